@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef QUANTKIT_QUANTKIT_H
+#define QUANTKIT_QUANTKIT_H
+
+/*
+ * QuantKit: neural-network quantization behind a stable C ABI.
+ * ==============================================================
+ *
+ * Introduction
+ * ------------
+ * QuantKit turns float32 tensors into int8/uint8/int4 (or fp16/bf16) tensors and back,
+ * with numerics that reproduce PyTorch 1.13's torch.ao.quantization bit for bit
+ * (and, on request, ONNX Runtime's or TFLite's conventions). The typical flow is:
+ *
+ *   1. describe the target      qk_quant_spec_create(QK_DTYPE_U8, QK_QSCHEME_PER_TENSOR_AFFINE, &spec)
+ *   2. observe data             qk_observer_create(QK_OBSERVER_HISTOGRAM, spec, &obs)
+ *                               qk_observer_update(obs, data, shape, rank)   (as many batches as you like)
+ *   3. compute qparams          qk_observer_compute_qparams(obs, &qparams)
+ *   4. quantize / dequantize    qk_quantize(qparams, x, shape, rank, q, q_bytes, &nan_count)
+ *                               qk_dequantize(qparams, q, q_bytes, shape, rank, y)
+ *
+ * plus fake-quantization with straight-through / LSQ gradients (for quantization-aware
+ * training in another framework), exact batch-norm folding, and float16/bfloat16 casts.
+ *
+ * Conventions used by every function
+ * ----------------------------------
+ * - Every fallible function returns a qk_status. QK_OK is 0; the other values are stable
+ *   and never renumbered. qk_last_error() returns a thread-local message with the detail.
+ * - Outputs are written through trailing pointer parameters, and only on success: when a
+ *   function returns an error, no output buffer or out-pointer has been touched.
+ * - Handles are opaque. Every *_destroy() function accepts NULL.
+ * - Tensors are dense, row-major (C order): a pointer, a shape array of `rank` int64
+ *   dimensions (rank 0..QK_MAX_RANK; rank 0 is a scalar), and for packed or typed buffers
+ *   an explicit byte length. Element counts are overflow-checked. A dimension may be 0
+ *   (an empty tensor) unless a function says otherwise.
+ * - Axes are in [-rank, rank); negative axes count from the end, as in PyTorch.
+ * - NaN policy: observers skip non-finite values and count them; quantize maps NaN to the
+ *   zero point and reports how many it saw; +-Inf saturate to quant_max/quant_min.
+ * - Thread-safety: functions that take a handle need exclusive use of that handle for
+ *   the duration of the call (one thread at a time per handle); different handles may be
+ *   used from different threads concurrently. Handles passed as `const` are read-only and
+ *   may be shared between threads. qk_set_isa() is global: call it before other threads use
+ *   the library.
+ * - The library never aborts, never lets a C++ exception escape and never prints.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#  if defined(QK_BUILDING)
+#    define QK_API __declspec(dllexport)
+#  elif defined(QK_SHARED)
+#    define QK_API __declspec(dllimport)
+#  else
+#    define QK_API
+#  endif
+#else
+#  define QK_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ===================================================================================== */
+/** @defgroup version Version                                                            */
+/* ===================================================================================== */
+
+#define QK_VERSION_MAJOR 0
+#define QK_VERSION_MINOR 1
+#define QK_VERSION_PATCH 0
+/** Single number for comparisons: MAJOR*10000 + MINOR*100 + PATCH. */
+#define QK_VERSION_NUMBER (QK_VERSION_MAJOR * 10000 + QK_VERSION_MINOR * 100 + QK_VERSION_PATCH)
+/** ABI number: the shared library's SONAME is libquantkit.so.QK_ABI_VERSION. It changes only
+ *  when a symbol is removed or its signature or meaning changes (never for additions). */
+#define QK_ABI_VERSION 1
+
+/** @return QK_VERSION_NUMBER of the library actually loaded (compare with the macro). */
+QK_API uint32_t qk_version_number(void);
+/** @return "MAJOR.MINOR.PATCH" of the library actually loaded; static, never NULL. */
+QK_API const char* qk_version_string(void);
+/** @return QK_ABI_VERSION the library was built with. */
+QK_API uint32_t qk_abi_version(void);
+
+/** Largest tensor rank accepted anywhere in the API. */
+#define QK_MAX_RANK 8
+/** @return QK_MAX_RANK (for languages that cannot see macros). */
+QK_API size_t qk_max_rank(void);
+
+/* ===================================================================================== */
+/** @defgroup errors Status codes and error messages                                      */
+/* ===================================================================================== */
+
+/** Status returned by every fallible function. Values are ABI: never renumbered or reused. */
+typedef enum qk_status {
+  QK_OK = 0,
+  QK_ERR_INVALID_ARGUMENT = 1, /**< NULL pointer, bad size/shape/axis/enum, overflowing count */
+  QK_ERR_OUT_OF_MEMORY = 2,    /**< an allocation failed; nothing was changed */
+  QK_ERR_UNSUPPORTED = 3,      /**< valid request this build or CPU cannot serve (e.g. forced ISA) */
+  QK_ERR_STATE = 4,            /**< the handle is in the wrong state (e.g. observer saw no data) */
+  QK_ERR_CORRUPT = 5,          /**< serialized data is truncated, damaged or of another version */
+  QK_ERR_IO = 6,               /**< a file could not be read or written */
+  QK_ERR_BUFFER_TOO_SMALL = 7, /**< an output buffer is too small; the needed size is reported */
+  QK_ERR_INTERNAL = 99         /**< a bug in QuantKit: please report it with qk_last_error() */
+} qk_status;
+
+/** @return a static English name for a status ("QK_ERR_INVALID_ARGUMENT"); never NULL,
+ *  "QK_ERR_UNKNOWN" for values this version does not know. */
+QK_API const char* qk_status_string(qk_status status);
+
+/** @return the detail message of the last failed call on this thread ("" if none).
+ *  The pointer stays valid until the next QuantKit call on the same thread. Successful
+ *  calls do not clear it. */
+QK_API const char* qk_last_error(void);
+
+/** Clears this thread's last error message. */
+QK_API void qk_clear_error(void);
+
+/* ===================================================================================== */
+/** @defgroup dtypes Element types                                                         */
+/* ===================================================================================== */
+
+/** Element types. Values are ABI. */
+typedef enum qk_dtype {
+  QK_DTYPE_F32 = 1,  /**< IEEE binary32 */
+  QK_DTYPE_F16 = 2,  /**< IEEE binary16 (stored as uint16_t) */
+  QK_DTYPE_BF16 = 3, /**< bfloat16: the top 16 bits of a binary32 (stored as uint16_t) */
+  QK_DTYPE_S8 = 4,   /**< int8_t */
+  QK_DTYPE_U8 = 5,   /**< uint8_t */
+  QK_DTYPE_S4 = 6,   /**< signed 4-bit, two per byte, element 2i in the low nibble */
+  QK_DTYPE_U4 = 7,   /**< unsigned 4-bit, two per byte, element 2i in the low nibble */
+  QK_DTYPE_S32 = 8   /**< int32_t */
+} qk_dtype;
+
+/** @return a static name ("f32", "s8", ...) or "unknown"; never NULL. */
+QK_API const char* qk_dtype_name(qk_dtype dtype);
+
+/** Bytes needed to store `count` elements of `dtype` (4-bit types: ceil(count/2)).
+ *  @return QK_OK, QK_ERR_INVALID_ARGUMENT (bad dtype, NULL out, overflow). */
+QK_API qk_status qk_dtype_storage_size(qk_dtype dtype, uint64_t count, size_t* bytes_out);
+
+/** Overflow-checked element count of a shape.
+ *  @return QK_OK, QK_ERR_INVALID_ARGUMENT (NULL shape with rank > 0, rank > QK_MAX_RANK,
+ *  negative dimension, product above 2^62). */
+QK_API qk_status qk_shape_element_count(const int64_t* shape, size_t rank, uint64_t* count_out);
+
+/* ===================================================================================== */
+/** @defgroup spec Quantization spec: what to quantize to                                 */
+/* ===================================================================================== */
+
+/** Quantization scheme. Values are ABI. */
+typedef enum qk_qscheme {
+  QK_QSCHEME_PER_TENSOR_AFFINE = 1,
+  QK_QSCHEME_PER_TENSOR_SYMMETRIC = 2,
+  QK_QSCHEME_PER_CHANNEL_AFFINE = 3,
+  QK_QSCHEME_PER_CHANNEL_SYMMETRIC = 4,
+  /** Symmetric, one scale per `group_size` consecutive elements along `axis` (int4 weights). */
+  QK_QSCHEME_PER_GROUP_SYMMETRIC = 5,
+  /** Per-channel affine with a float zero point that is not rounded (PyTorch's
+   *  per_channel_affine_float_qparams, used for embeddings): q = lrintf(x/scale + zp). */
+  QK_QSCHEME_PER_CHANNEL_AFFINE_FLOAT_QPARAMS = 6
+} qk_qscheme;
+
+/** Numeric convention used to turn a [min,max] range into qparams. Values are ABI.
+ *  See README.md ("Conventions") for the full table of differences. */
+typedef enum qk_convention {
+  /** torch.ao.quantization 1.13 (default): eps clamp, symmetric uint8 zero point 128,
+   *  reduce_range [0,127] / [-64,63], zero point rounded half to even. */
+  QK_CONVENTION_PYTORCH = 0,
+  /** onnxruntime.quantization: symmetric ranges [-127,127] / [0,254], reduce_range
+   *  [0,127] / [-64,64], scale computed in double, scale = 1 when below FLT_MIN. */
+  QK_CONVENTION_ONNXRUNTIME = 1,
+  /** TFLite converter: symmetric int8 [-127,127] (weights); affine zero point nudged with
+   *  round-half-away-from-zero, scale computed in double, scale = 1 for an empty range. */
+  QK_CONVENTION_TFLITE = 2
+} qk_convention;
+
+typedef struct qk_quant_spec qk_quant_spec;
+
+/** Creates a spec for `dtype` (S8, U8, S4, U4 or S32) and `scheme`, with the dtype's full
+ *  range, eps = FLT_EPSILON (2^-23), axis 0, group size 32 (per-group only), PyTorch convention.
+ *  @param[out] spec_out receives an owned handle; release with qk_quant_spec_destroy().
+ *  @return QK_OK, QK_ERR_INVALID_ARGUMENT, QK_ERR_OUT_OF_MEMORY. */
+QK_API qk_status qk_quant_spec_create(qk_dtype dtype, qk_qscheme scheme, qk_quant_spec** spec_out);
+/** Deep copy. */
+QK_API qk_status qk_quant_spec_clone(const qk_quant_spec* spec, qk_quant_spec** spec_out);
+QK_API void qk_quant_spec_destroy(qk_quant_spec* spec);
+
+/** Custom quant range (PyTorch quant_min/quant_max): must contain 0, lie inside the dtype's
+ *  range, and span at most 256 values for 8-bit types (16 for 4-bit). */
+QK_API qk_status qk_quant_spec_set_range(qk_quant_spec* spec, int32_t quant_min, int32_t quant_max);
+/** reduce_range: halve the range ([0,127] / [-64,63] under PyTorch). Non-zero enables.
+ *  PyTorch rejects reduce_range with symmetric uint8; so do we (QK_ERR_UNSUPPORTED at compute). */
+QK_API qk_status qk_quant_spec_set_reduce_range(qk_quant_spec* spec, int enabled);
+/** Smallest allowed scale (PyTorch eps); finite and > 0. */
+QK_API qk_status qk_quant_spec_set_eps(qk_quant_spec* spec, float eps);
+/** Channel axis (per-channel) or grouped axis (per-group). Any int32; checked against the
+ *  tensor rank when used. */
+QK_API qk_status qk_quant_spec_set_axis(qk_quant_spec* spec, int32_t axis);
+/** Group size for QK_QSCHEME_PER_GROUP_SYMMETRIC (>= 1). */
+QK_API qk_status qk_quant_spec_set_group_size(qk_quant_spec* spec, int64_t group_size);
+QK_API qk_status qk_quant_spec_set_convention(qk_quant_spec* spec, qk_convention convention);
+
+QK_API qk_status qk_quant_spec_get_dtype(const qk_quant_spec* spec, qk_dtype* dtype_out);
+QK_API qk_status qk_quant_spec_get_scheme(const qk_quant_spec* spec, qk_qscheme* scheme_out);
+QK_API qk_status qk_quant_spec_get_axis(const qk_quant_spec* spec, int32_t* axis_out);
+QK_API qk_status qk_quant_spec_get_group_size(const qk_quant_spec* spec, int64_t* group_size_out);
+QK_API qk_status qk_quant_spec_get_eps(const qk_quant_spec* spec, float* eps_out);
+QK_API qk_status qk_quant_spec_get_convention(const qk_quant_spec* spec, qk_convention* convention_out);
+/** The range actually used: custom or dtype range, after reduce_range and the convention's
+ *  symmetric narrowing. */
+QK_API qk_status qk_quant_spec_get_effective_range(const qk_quant_spec* spec, int32_t* quant_min_out,
+                                                   int32_t* quant_max_out);
+
+/* ===================================================================================== */
+/** @defgroup qparams Quantization parameters                                            */
+/* ===================================================================================== */
+
+/** Immutable scales + zero points for one tensor. Shareable between threads. */
+typedef struct qk_qparams qk_qparams;
+
+/** Computes qparams from observed ranges with the spec's convention.
+ *  `count` is 1 for per-tensor schemes, the number of channels (per-channel) or the number of
+ *  groups (per-group). min_vals/max_vals hold `count` finite values with min <= max.
+ *  For per-group qparams the layout (which group is which) comes from the tensor at
+ *  quantize time; prefer qk_qparams_from_tensor() for groups.
+ *  @return QK_OK, QK_ERR_INVALID_ARGUMENT (NULL, count mismatch, NaN/Inf, min > max),
+ *  QK_ERR_UNSUPPORTED (reduce_range with symmetric uint8), QK_ERR_OUT_OF_MEMORY. */
+QK_API qk_status qk_qparams_compute(const qk_quant_spec* spec, const float* min_vals, const float* max_vals,
+                                    size_t count, qk_qparams** qparams_out);
+
+/** Computes qparams straight from a tensor's min/max (one-shot MinMax / PerChannelMinMax; for
+ *  per-group, the max |x| of each group along the spec's axis). Non-finite values are skipped
+ *  and counted in *nonfinite_out (may be NULL). An all-NaN tensor or slice gives QK_ERR_STATE.
+ *  Scales are laid out row-major over the shape with the axis dimension replaced by
+ *  ceil(dim / group_size) (per-group) or kept alone (per-channel). */
+QK_API qk_status qk_qparams_from_tensor(const qk_quant_spec* spec, const float* data, const int64_t* shape,
+                                        size_t rank, qk_qparams** qparams_out, uint64_t* nonfinite_out);
+
+/** Builds qparams from known values (e.g. read from a model file). Scales must be finite and
+ *  > 0, zero points inside [quant_min, quant_max] which must lie inside the dtype's range.
+ *  Per-tensor: count 1 and axis ignored. Per-group: group_size >= 1. float_zero_points is used
+ *  (and required) only by QK_QSCHEME_PER_CHANNEL_AFFINE_FLOAT_QPARAMS, zero_points by the rest.
+ *  Arrays are copied. */
+QK_API qk_status qk_qparams_create(qk_dtype dtype, qk_qscheme scheme, int32_t axis, int64_t group_size,
+                                   const float* scales, const int32_t* zero_points,
+                                   const float* float_zero_points, size_t count, int32_t quant_min,
+                                   int32_t quant_max, qk_qparams** qparams_out);
+QK_API void qk_qparams_destroy(qk_qparams* qparams);
+
+QK_API qk_status qk_qparams_get_dtype(const qk_qparams* qparams, qk_dtype* dtype_out);
+QK_API qk_status qk_qparams_get_scheme(const qk_qparams* qparams, qk_qscheme* scheme_out);
+/** Number of scales (1, channels or groups). */
+QK_API qk_status qk_qparams_get_count(const qk_qparams* qparams, size_t* count_out);
+QK_API qk_status qk_qparams_get_axis(const qk_qparams* qparams, int32_t* axis_out);
+QK_API qk_status qk_qparams_get_group_size(const qk_qparams* qparams, int64_t* group_size_out);
+QK_API qk_status qk_qparams_get_range(const qk_qparams* qparams, int32_t* quant_min_out, int32_t* quant_max_out);
+/** Copies the scales into `scales_out` (capacity `capacity` floats).
+ *  @return QK_ERR_BUFFER_TOO_SMALL if capacity < count (nothing written). */
+QK_API qk_status qk_qparams_get_scales(const qk_qparams* qparams, float* scales_out, size_t capacity);
+/** Integer zero points (float-qparams scheme: rounded half to even). */
+QK_API qk_status qk_qparams_get_zero_points(const qk_qparams* qparams, int32_t* zero_points_out, size_t capacity);
+/** Float zero points (integer schemes: the integers as floats). */
+QK_API qk_status qk_qparams_get_float_zero_points(const qk_qparams* qparams, float* zero_points_out,
+                                                  size_t capacity);
+
+/* ===================================================================================== */
+/** @defgroup quantize Quantize, dequantize, cast                                          */
+/* ===================================================================================== */
+
+/** Quantizes f32 `src` of the given shape with `qparams` into `dst` (dtype of the qparams;
+ *  4-bit types packed two per byte, low nibble first, flat row-major order).
+ *  q = clamp(round_half_even(x * (1.0f/scale)) + zp, quant_min, quant_max), as PyTorch computes
+ *  it (multiply by the float reciprocal). NaN -> zp (counted in *nan_count_out, may be NULL);
+ *  +-Inf saturate. Per-channel/per-group qparams must match the shape (channel count, or group
+ *  count along the axis).
+ *  @param dst_bytes capacity of dst; must be >= qk_dtype_storage_size(dtype, elements).
+ *  @return QK_OK, QK_ERR_INVALID_ARGUMENT, QK_ERR_BUFFER_TOO_SMALL, QK_ERR_UNSUPPORTED (forced
+ *  ISA unusable). */
+QK_API qk_status qk_quantize(const qk_qparams* qparams, const float* src, const int64_t* shape, size_t rank,
+                             void* dst, size_t dst_bytes, uint64_t* nan_count_out);
+
+/** Dequantizes `src` (dtype of the qparams, src_bytes long) to f32: (q - zp) * scale. */
+QK_API qk_status qk_dequantize(const qk_qparams* qparams, const void* src, size_t src_bytes, const int64_t* shape,
+                               size_t rank, float* dst);
+
+/** Converts `count` elements between F32 and F16 or BF16 (either direction). F32 -> F16/BF16
+ *  rounds to nearest even; NaN stays NaN (quiet), Inf stays Inf, F16 overflow becomes Inf.
+ *  src and dst must not overlap. */
+QK_API qk_status qk_cast(const void* src, qk_dtype src_dtype, void* dst, qk_dtype dst_dtype, size_t count);
+
+/** Error statistics of `approx` against `reference` (count floats each, finite): any output
+ *  may be NULL. SQNR = 10*log10(sum ref^2 / sum (ref-approx)^2) in dB (+Inf when equal). */
+QK_API qk_status qk_error_stats(const float* reference, const float* approx, size_t count, double* sqnr_db_out,
+                                double* max_abs_error_out, double* mse_out);
+
+/* ===================================================================================== */
+/** @defgroup isa Instruction-set dispatch                                                */
+/* ===================================================================================== */
+
+/** Name of the kernel path in use: "scalar", "avx2", "avxvnni", "avx512vnni", "neon",
+ *  "neondot". Chosen once per process: the best the CPU supports, or the one named by the
+ *  environment variable QK_ISA. If QK_ISA names an unknown or unsupported ISA this returns
+ *  "invalid" and every dispatched call fails with QK_ERR_UNSUPPORTED (never a silent fallback). */
+QK_API const char* qk_isa_name(void);
+/** Forces a kernel path by name (same names as QK_ISA, plus "auto"). Global: call before other
+ *  threads use the library. @return QK_OK, QK_ERR_INVALID_ARGUMENT (unknown name),
+ *  QK_ERR_UNSUPPORTED (this CPU or build lacks it; the current path is kept). */
+QK_API qk_status qk_set_isa(const char* name);
+/** *supported_out = 1 if the named path is built in and this CPU runs it, else 0. */
+QK_API qk_status qk_isa_supported(const char* name, int* supported_out);
+
+/* ===================================================================================== */
+/** @defgroup observers Observers                                                          */
+/* ===================================================================================== */
+
+/** Observer kinds. Values are ABI. */
+typedef enum qk_observer_kind {
+  QK_OBSERVER_MINMAX = 1,                         /**< running min/max (per-tensor) */
+  QK_OBSERVER_MOVING_AVERAGE_MINMAX = 2,          /**< EMA of batch min/max (per-tensor) */
+  QK_OBSERVER_PER_CHANNEL_MINMAX = 3,             /**< running min/max per channel */
+  QK_OBSERVER_MOVING_AVERAGE_PER_CHANNEL_MINMAX = 4,
+  QK_OBSERVER_HISTOGRAM = 5,  /**< PyTorch's 2048-bin histogram + L2 range search (without 1.13's bug) */
+  QK_OBSERVER_PERCENTILE = 6, /**< histogram, range clipped at a percentile (ORT/TensorRT style) */
+  QK_OBSERVER_ENTROPY = 7,    /**< histogram of |x|, TensorRT KL-divergence threshold */
+  QK_OBSERVER_MSE = 8         /**< histogram, clipping range minimising quantization MSE */
+} qk_observer_kind;
+
+/** Tunable observer options (set before the first update). Values are ABI. */
+typedef enum qk_observer_param {
+  QK_OBSERVER_PARAM_AVERAGING_CONSTANT = 1, /**< moving-average kinds; (0,1], default 0.01 */
+  QK_OBSERVER_PARAM_BINS = 2,               /**< histogram kinds; [16, 1<<20], default 2048 */
+  QK_OBSERVER_PARAM_UPSAMPLE_RATE = 3,      /**< HISTOGRAM re-binning; [1, 1024], default 128 */
+  QK_OBSERVER_PARAM_PERCENTILE = 4          /**< PERCENTILE; (50,100], default 99.99 */
+} qk_observer_param;
+
+typedef struct qk_observer qk_observer;
+
+/** Creates an observer. `spec` is copied; its scheme must fit the kind (per-channel kinds need
+ *  a per-channel scheme, whose axis is the channel axis; the others a per-tensor scheme).
+ *  @return QK_OK, QK_ERR_INVALID_ARGUMENT, QK_ERR_OUT_OF_MEMORY. */
+QK_API qk_status qk_observer_create(qk_observer_kind kind, const qk_quant_spec* spec, qk_observer** observer_out);
+QK_API void qk_observer_destroy(qk_observer* observer);
+
+QK_API qk_status qk_observer_get_kind(const qk_observer* observer, qk_observer_kind* kind_out);
+/** @return QK_ERR_INVALID_ARGUMENT for a parameter the kind does not have or a value out of
+ *  range; QK_ERR_STATE once the observer has seen data. */
+QK_API qk_status qk_observer_set_param(qk_observer* observer, qk_observer_param param, double value);
+QK_API qk_status qk_observer_get_param(const qk_observer* observer, qk_observer_param param, double* value_out);
+
+/** Records a batch (any shape; per-channel kinds use the spec's axis and need a stable channel
+ *  count across batches). Non-finite values are skipped and counted. An empty batch is a no-op. */
+QK_API qk_status qk_observer_update(qk_observer* observer, const float* data, const int64_t* shape, size_t rank);
+
+/** Qparams from what was observed, with the spec's dtype/scheme/convention.
+ *  @return QK_ERR_STATE if no finite value was seen (any channel, for per-channel kinds). */
+QK_API qk_status qk_observer_compute_qparams(const qk_observer* observer, qk_qparams** qparams_out);
+
+/** The observed (or, for histogram kinds, the chosen clipping) range per channel.
+ *  @param capacity floats available in each of min_out/max_out; QK_ERR_BUFFER_TOO_SMALL if fewer
+ *  than the channel count (1 for per-tensor kinds). QK_ERR_STATE before any finite value. */
+QK_API qk_status qk_observer_get_range(const qk_observer* observer, float* min_out, float* max_out,
+                                       size_t capacity);
+/** Number of channels seen (1 for per-tensor kinds, 0 before the first update). */
+QK_API qk_status qk_observer_get_channel_count(const qk_observer* observer, size_t* count_out);
+/** Non-finite values skipped so far. */
+QK_API qk_status qk_observer_get_nonfinite_count(const qk_observer* observer, uint64_t* count_out);
+
+/** Forgets everything observed (options and spec are kept). */
+QK_API qk_status qk_observer_reset(qk_observer* observer);
+
+/** Folds `src`'s statistics into `dst` (same kind, spec and options). MinMax kinds merge
+ *  exactly (merge of two halves == observing the whole); moving averages combine as if src's
+ *  batches had come after dst's final state; histograms re-bin onto the union range.
+ *  @return QK_ERR_INVALID_ARGUMENT on kind/spec/option/channel mismatch (dst untouched). */
+QK_API qk_status qk_observer_merge(qk_observer* dst, const qk_observer* src);
+
+/** Serializes the observer (kind, spec, options, statistics) into `buffer`.
+ *  Pass buffer NULL (capacity 0) to get the size in *size_out. QK_ERR_BUFFER_TOO_SMALL (with
+ *  *size_out set) if capacity is too small. The format is versioned, little-endian and
+ *  checksummed; see docs/OBSERVER_STATE.md. */
+QK_API qk_status qk_observer_save(const qk_observer* observer, void* buffer, size_t capacity, size_t* size_out);
+/** Recreates an observer from qk_observer_save() output. Garbage, truncation or a checksum
+ *  mismatch gives QK_ERR_CORRUPT. */
+QK_API qk_status qk_observer_load(const void* buffer, size_t size, qk_observer** observer_out);
+
+/* ===================================================================================== */
+/** @defgroup fakequant Fake quantization (QAT)                                           */
+/* ===================================================================================== */
+
+/** Forward fake-quantization, exactly torch.fake_quantize_per_tensor_affine /
+ *  fake_quantize_per_channel_affine: y = (clamp(round_half_even(x*(1/scale)) + zp, qmin, qmax)
+ *  - zp) * scale. Uses the qparams' scales, zero points, range and axis (per-tensor or
+ *  per-channel integer schemes). `mask_out` (may be NULL) receives 1 where the unclamped value
+ *  was inside [qmin, qmax] (the straight-through gradient mask), else 0. y may alias x. */
+QK_API qk_status qk_fake_quantize(const qk_qparams* qparams, const float* x, const int64_t* shape, size_t rank,
+                                  float* y, uint8_t* mask_out);
+
+/** Straight-through backward: grad_x = grad_y where x quantizes inside the range, else 0. */
+QK_API qk_status qk_fake_quantize_backward(const qk_qparams* qparams, const float* x, const float* grad_y,
+                                           const int64_t* shape, size_t rank, float* grad_x);
+
+/** Learnable (LSQ) fake-quant gradients, as torch._fake_quantize_learnable_per_tensor_affine /
+ *  _per_channel_affine backward. `scales`/`zero_points` hold 1 value (axis < 0: per tensor) or one
+ *  per channel along `axis`; zero points are float and rounded half to even then clamped as torch
+ *  does. grad_factor is 1.0 or 1/sqrt(numel*quant_max) (torch's use_grad_scaling). Outputs:
+ *  grad_x (numel), grad_scales and grad_zero_points (1 or channel count each), summed in double. */
+QK_API qk_status qk_fake_quantize_learnable_backward(const float* x, const float* grad_y, const int64_t* shape,
+                                                     size_t rank, int32_t axis, const float* scales,
+                                                     const float* zero_points, size_t count, int32_t quant_min,
+                                                     int32_t quant_max, float grad_factor, float* grad_x,
+                                                     float* grad_scales_out, float* grad_zero_points_out);
+
+/* ===================================================================================== */
+/** @defgroup fusion Batch-norm folding                                                    */
+/* ===================================================================================== */
+
+/** Which layer a batch norm is folded into. Values are ABI. */
+typedef enum qk_fold_target {
+  QK_FOLD_CONV = 1,            /**< weight [out, in/groups, k...]: channel axis 0 (any rank >= 2) */
+  QK_FOLD_CONV_TRANSPOSED = 2, /**< weight [in, out, k...] (groups = 1): channel axis 1 */
+  QK_FOLD_LINEAR = 3           /**< weight [out, in] */
+} qk_fold_target;
+
+/** Folds an inference-mode batch norm into the preceding layer, as
+ *  torch.nn.utils.fusion.fuse_conv_bn_weights / fuse_linear_bn_weights:
+ *  W' = W * gamma/sqrt(var+eps) along the channel axis, b' = (b - mean)*gamma/sqrt(var+eps) + beta.
+ *  `channels` is the BN size and must equal the weight's channel dimension. bias, gamma and
+ *  beta may be NULL (0, 1, 0). var + eps must be > 0 for every channel. weight_out may alias
+ *  weight and bias_out may alias bias (bias_out has `channels` floats). */
+QK_API qk_status qk_fold_batchnorm(qk_fold_target target, const float* weight, const int64_t* weight_shape,
+                                   size_t rank, const float* bias, const float* bn_mean, const float* bn_var,
+                                   const float* bn_gamma, const float* bn_beta, float bn_eps, size_t channels,
+                                   float* weight_out, float* bias_out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QUANTKIT_QUANTKIT_H */
