@@ -371,8 +371,10 @@ QK_API qk_status qk_observer_get_nonfinite_count(const qk_observer* observer, ui
 QK_API qk_status qk_observer_reset(qk_observer* observer);
 
 /** Folds `src`'s statistics into `dst` (same kind, spec and options). MinMax kinds merge
- *  exactly (merge of two halves == observing the whole); moving averages combine as if src's
- *  batches had come after dst's final state; histograms re-bin onto the union range.
+ *  exactly (merge of two halves == observing the whole); moving-average kinds fold src's
+ *  averaged range in as one more batch (an EMA depends on batch order, so no exact merge
+ *  exists); histogram kinds re-bin onto the union range. Merging into an observer that has
+ *  seen nothing copies src.
  *  @return QK_ERR_INVALID_ARGUMENT on kind/spec/option/channel mismatch (dst untouched). */
 QK_API qk_status qk_observer_merge(qk_observer* dst, const qk_observer* src);
 
