@@ -42,6 +42,8 @@
  *   may be shared between threads. qk_set_isa() is global: call it before other threads use
  *   the library.
  * - The library never aborts, never lets a C++ exception escape and never prints.
+ * - Every enum ends with a *_MAX_ENUM = 0x7FFFFFFF marker (not a valid value): it pins the enum
+ *   to 32 bits and makes any int a well-defined (if invalid, hence rejected) argument value.
  */
 
 #include <stddef.h>
@@ -102,7 +104,8 @@ typedef enum qk_status {
   QK_ERR_CORRUPT = 5,          /**< serialized data is truncated, damaged or of another version */
   QK_ERR_IO = 6,               /**< a file could not be read or written */
   QK_ERR_BUFFER_TOO_SMALL = 7, /**< an output buffer is too small; the needed size is reported */
-  QK_ERR_INTERNAL = 99         /**< a bug in QuantKit: please report it with qk_last_error() */
+  QK_ERR_INTERNAL = 99,        /**< a bug in QuantKit: please report it with qk_last_error() */
+  QK_STATUS_MAX_ENUM = 0x7FFFFFFF /**< not a status: keeps the enum 32-bit */
 } qk_status;
 
 /** @return a static English name for a status ("QK_ERR_INVALID_ARGUMENT"); never NULL,
@@ -130,7 +133,8 @@ typedef enum qk_dtype {
   QK_DTYPE_U8 = 5,   /**< uint8_t */
   QK_DTYPE_S4 = 6,   /**< signed 4-bit, two per byte, element 2i in the low nibble */
   QK_DTYPE_U4 = 7,   /**< unsigned 4-bit, two per byte, element 2i in the low nibble */
-  QK_DTYPE_S32 = 8   /**< int32_t */
+  QK_DTYPE_S32 = 8,  /**< int32_t */
+  QK_DTYPE_MAX_ENUM = 0x7FFFFFFF /**< not a dtype: keeps the enum 32-bit */
 } qk_dtype;
 
 /** @return a static name ("f32", "s8", ...) or "unknown"; never NULL. */
@@ -159,7 +163,8 @@ typedef enum qk_qscheme {
   QK_QSCHEME_PER_GROUP_SYMMETRIC = 5,
   /** Per-channel affine with a float zero point that is not rounded (PyTorch's
    *  per_channel_affine_float_qparams, used for embeddings): q = lrintf(x/scale + zp). */
-  QK_QSCHEME_PER_CHANNEL_AFFINE_FLOAT_QPARAMS = 6
+  QK_QSCHEME_PER_CHANNEL_AFFINE_FLOAT_QPARAMS = 6,
+  QK_QSCHEME_MAX_ENUM = 0x7FFFFFFF /**< not a scheme: keeps the enum 32-bit */
 } qk_qscheme;
 
 /** Numeric convention used to turn a [min,max] range into qparams. Values are ABI.
@@ -173,7 +178,8 @@ typedef enum qk_convention {
   QK_CONVENTION_ONNXRUNTIME = 1,
   /** TFLite converter: symmetric int8 [-127,127] (weights); affine zero point nudged with
    *  round-half-away-from-zero, scale computed in double, scale = 1 for an empty range. */
-  QK_CONVENTION_TFLITE = 2
+  QK_CONVENTION_TFLITE = 2,
+  QK_CONVENTION_MAX_ENUM = 0x7FFFFFFF /**< not a convention: keeps the enum 32-bit */
 } qk_convention;
 
 typedef struct qk_quant_spec qk_quant_spec;
@@ -324,7 +330,8 @@ typedef enum qk_observer_kind {
   QK_OBSERVER_HISTOGRAM = 5,  /**< PyTorch's 2048-bin histogram + L2 range search (without 1.13's bug) */
   QK_OBSERVER_PERCENTILE = 6, /**< histogram, range clipped at a percentile (ORT/TensorRT style) */
   QK_OBSERVER_ENTROPY = 7,    /**< histogram of |x|, TensorRT KL-divergence threshold */
-  QK_OBSERVER_MSE = 8         /**< histogram, clipping range minimising quantization MSE */
+  QK_OBSERVER_MSE = 8,        /**< histogram, clipping range minimising quantization MSE */
+  QK_OBSERVER_KIND_MAX_ENUM = 0x7FFFFFFF /**< not a kind: keeps the enum 32-bit */
 } qk_observer_kind;
 
 /** Tunable observer options (set before the first update). Values are ABI. */
@@ -332,7 +339,8 @@ typedef enum qk_observer_param {
   QK_OBSERVER_PARAM_AVERAGING_CONSTANT = 1, /**< moving-average kinds; (0,1], default 0.01 */
   QK_OBSERVER_PARAM_BINS = 2,               /**< histogram kinds; [16, 1<<20], default 2048 */
   QK_OBSERVER_PARAM_UPSAMPLE_RATE = 3,      /**< HISTOGRAM re-binning; [1, 1024], default 128 */
-  QK_OBSERVER_PARAM_PERCENTILE = 4          /**< PERCENTILE; (50,100], default 99.99 */
+  QK_OBSERVER_PARAM_PERCENTILE = 4,         /**< PERCENTILE; (50,100], default 99.99 */
+  QK_OBSERVER_PARAM_MAX_ENUM = 0x7FFFFFFF   /**< not a parameter: keeps the enum 32-bit */
 } qk_observer_param;
 
 typedef struct qk_observer qk_observer;
@@ -422,7 +430,8 @@ QK_API qk_status qk_fake_quantize_learnable_backward(const float* x, const float
 typedef enum qk_fold_target {
   QK_FOLD_CONV = 1,            /**< weight [out, in/groups, k...]: channel axis 0 (any rank >= 2) */
   QK_FOLD_CONV_TRANSPOSED = 2, /**< weight [in, out, k...] (groups = 1): channel axis 1 */
-  QK_FOLD_LINEAR = 3           /**< weight [out, in] */
+  QK_FOLD_LINEAR = 3,          /**< weight [out, in] */
+  QK_FOLD_TARGET_MAX_ENUM = 0x7FFFFFFF /**< not a target: keeps the enum 32-bit */
 } qk_fold_target;
 
 /** Folds an inference-mode batch norm into the preceding layer, as

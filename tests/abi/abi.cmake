@@ -5,8 +5,9 @@ if(NOT TARGET quantkit OR NOT CMAKE_SYSTEM_NAME STREQUAL "Linux")
   return()
 endif()
 find_program(QK_BASH bash)
-if(NOT QK_BASH OR NOT CMAKE_NM OR NOT CMAKE_CXX_COMPILER)
-  message(STATUS "QuantKit: abi test disabled (needs bash, nm and a C++ compiler)")
+find_program(QK_PERL perl)
+if(NOT QK_BASH OR NOT QK_PERL OR NOT CMAKE_NM OR NOT CMAKE_CXX_COMPILER)
+  message(STATUS "QuantKit: abi test disabled (needs bash, perl, nm and a C++ compiler)")
   return()
 endif()
 
@@ -17,4 +18,4 @@ add_test(NAME abi_symbols
 set_tests_properties(abi_symbols PROPERTIES
   LABELS abi
   TIMEOUT 120
-  ENVIRONMENT "NM=${CMAKE_NM};CC=${CMAKE_C_COMPILER};CXX=${CMAKE_CXX_COMPILER}")
+  ENVIRONMENT "NM=${CMAKE_NM};PERL=${QK_PERL};CC=${CMAKE_C_COMPILER};CXX=${CMAKE_CXX_COMPILER}")

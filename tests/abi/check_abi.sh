@@ -5,7 +5,7 @@
 # node, that nothing but C qk_* symbols leaks, and that the header compiles as strict C99 and C++.
 #
 # usage: check_abi.sh <header> <libquantkit.so> <symbols-dir> <work-dir>
-# environment: NM, CC, CXX (optional)
+# environment: NM, PERL, CC, CXX (optional)
 set -euo pipefail
 
 header=$(readlink -f "$1")
@@ -13,6 +13,7 @@ lib=$2
 symbols_dir=$3
 work_dir=$4
 NM=${NM:-nm}
+PERL=${PERL:-perl}
 CC=${CC:-cc}
 CXX=${CXX:-c++}
 
@@ -29,8 +30,9 @@ frozen=$symbols_dir/quantkit-$abi.symbols
 # --- 1. declared: every `QK_API <return type> qk_name(` in the header ----------------------
 # Comments and preprocessor lines (the QK_API definition itself) are removed first so that only
 # declarations can add names; the whole header is one string, as declarations span lines.
-# perl (Debian's essential perl-base) because a correct comment stripper is a one-liner there.
-perl -0777 -ne 's{/\*.*?\*/|//[^\n]*}{ }gs; s{^[ \t]*#.*$}{}mg;
+# Perl (Debian's essential perl-base) because a correct comment stripper is a one-liner there.
+# shellcheck disable=SC2016  # a Perl program, not shell
+"$PERL" -0777 -ne 's{/\*.*?\*/|//[^\n]*}{ }gs; s{^[ \t]*#.*$}{}mg;
   while (/\bQK_API\b[^;(){}]*?\b([A-Za-z_]\w*)\s*\(/g) { print "$1\n" }' "$header" |
   LC_ALL=C sort -u >"$work_dir/declared.txt"
 [[ -s $work_dir/declared.txt ]] || { echo "check_abi: found no QK_API declarations in $header" >&2; exit 1; }
@@ -87,7 +89,7 @@ else
     fail "new exported symbols are not in $frozen. If they are meant to be public ABI, record them:"
     sed 's/^/    /' <<<"$added" >&2
     echo "  e.g. (the file's order does not matter to this test):" >&2
-    echo "    printf '%s\\n' $(echo $added) >> $frozen" >&2
+    printf '    printf %s %s >> %s\n' "'%s\n'" "${added//$'\n'/ }" "$frozen" >&2
   fi
 fi
 

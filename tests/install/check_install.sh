@@ -69,14 +69,14 @@ run_consumer() {
   needed=$(needed_of "$exe")
   if [[ $kind == shared ]]; then
     grep -qx "libquantkit.so.$abi" <<<"$needed" ||
-      fail "$exe: NEEDED is not libquantkit.so.$abi: $(echo $needed)"
+      fail "$exe: NEEDED is not libquantkit.so.$abi: $(tr '\n' ' ' <<<"$needed")"
     # Must resolve to the scratch prefix, never to the build tree or a system copy.
     local resolved
     resolved=$(env "$@" ldd "$exe" | sed -n "s/^[[:space:]]*libquantkit\.so\.$abi => \([^ ]*\).*/\1/p")
     [[ $(readlink -f "$resolved") == $(readlink -f "$libdir/$real") ]] ||
       fail "$exe loads libquantkit from '$resolved', expected $libdir"
   else
-    if grep -q '^libquantkit' <<<"$needed"; then fail "$exe: static consumer NEEDS $(echo $needed)"; fi
+    if grep -q '^libquantkit' <<<"$needed"; then fail "$exe: static consumer NEEDS $(tr '\n' ' ' <<<"$needed")"; fi
   fi
   env "$@" "$exe" || fail "$exe exited with $?"
 }
@@ -84,11 +84,9 @@ run_consumer() {
 cmake_gen=()
 if [[ -n ${CMAKE_GENERATOR:-} ]]; then cmake_gen=(-G "$CMAKE_GENERATOR"); fi
 
-# --- 1, 2: CMake package ----------------------------------------------------------------
-for kind in shared static; do
-  step "find_package(QuantKit CONFIG), $kind"
-  bdir=$work_dir/cmake-$kind
-  static=OFF
+# Builds and runs the CMake consumer. $1 = shared|static, $2 = build dir; uses $prefix/$libdir.
+cmake_consumer() {
+  local kind=$1 bdir=$2 static=OFF
   [[ $kind == static ]] && static=ON
   "$CMAKE" -S "$src_dir" -B "$bdir" "${cmake_gen[@]}" -DCMAKE_C_COMPILER="$CC" -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_PREFIX_PATH="$prefix" -DQK_CONSUMER_STATIC=$static \
@@ -98,28 +96,52 @@ for kind in shared static; do
     { cat "$bdir.configure.log"; fail "find_package did not use $libdir/cmake/QuantKit"; }
   "$CMAKE" --build "$bdir" >"$bdir.build.log" 2>&1 || { cat "$bdir.build.log"; fail "consumer build ($kind) failed"; }
   # The build tree's RPATH (CMake adds the imported library's directory) points at the prefix.
-  run_consumer $kind "$bdir/qk_install_consumer"
-done
+  run_consumer "$kind" "$bdir/qk_install_consumer"
+}
 
-# --- 3, 4: pkg-config -------------------------------------------------------------------
 # PKG_CONFIG_LIBDIR replaces the default search path: only the installed quantkit.pc is visible.
 pc() { PKG_CONFIG_LIBDIR=$libdir/pkgconfig "$PKG_CONFIG" "$@"; }
-pc --exists quantkit || fail "pkg-config cannot find quantkit in $libdir/pkgconfig"
-pc_version=$(pc --modversion quantkit)
 cflags=(-std=c99 -pedantic -Wall -Wextra -Werror)
 
-step "pkg-config --cflags --libs quantkit (shared): $(pc --cflags --libs quantkit)"
-# shellcheck disable=SC2046  # word splitting of pkg-config output is intended
-"$CC" "${cflags[@]}" -o "$work_dir/pc-shared" "$src_dir/consumer.c" $(pc --cflags --libs quantkit) -lm ||
-  fail "pkg-config shared build failed"
-run_consumer shared "$work_dir/pc-shared" LD_LIBRARY_PATH="$libdir"
+# Builds and runs the pkg-config consumer. $1 = shared|static, $2 = output binary.
+pc_consumer() {
+  local kind=$1 exe=$2
+  pc --exists quantkit || fail "pkg-config cannot find quantkit in $libdir/pkgconfig"
+  if [[ $kind == shared ]]; then
+    echo "pkg-config --cflags --libs quantkit: $(pc --cflags --libs quantkit)"
+    # shellcheck disable=SC2046  # word splitting of pkg-config output is intended
+    "$CC" "${cflags[@]}" -o "$exe" "$src_dir/consumer.c" $(pc --cflags --libs quantkit) -lm ||
+      fail "pkg-config shared build failed"
+    run_consumer shared "$exe" LD_LIBRARY_PATH="$libdir"
+  else
+    echo "pkg-config --static --cflags --libs quantkit: $(pc --static --cflags --libs quantkit)"
+    # A fully static executable: every dependency of libquantkit.a must come from Libs.private,
+    # with no shared library around to pull anything in behind the .pc file's back.
+    # shellcheck disable=SC2046
+    "$CC" "${cflags[@]}" -static -o "$exe" "$src_dir/consumer.c" $(pc --static --cflags --libs quantkit) ||
+      fail "pkg-config static build failed"
+    run_consumer static "$exe"
+  fi
+}
 
-step "pkg-config --static --cflags --libs quantkit: $(pc --static --cflags --libs quantkit)"
-# A fully static executable: every dependency of libquantkit.a must come from Libs.private,
-# with no shared library around to pull anything in behind the .pc file's back.
-# shellcheck disable=SC2046
-"$CC" "${cflags[@]}" -static -o "$work_dir/pc-static" "$src_dir/consumer.c" $(pc --static --cflags --libs quantkit) ||
-  fail "pkg-config static build failed"
-run_consumer static "$work_dir/pc-static"
+# --- 1, 2: CMake package; 3, 4: pkg-config ----------------------------------------------
+for kind in shared static; do
+  step "find_package(QuantKit CONFIG), $kind"
+  cmake_consumer $kind "$work_dir/cmake-$kind"
+done
+for kind in shared static; do
+  step "pkg-config, $kind"
+  pc_consumer $kind "$work_dir/pc-$kind"
+done
 
-echo "check_install: OK (QuantKit $pc_version, SONAME libquantkit.so.$abi, 4 consumers)"
+# --- relocation: the installed tree works after being moved ------------------------------
+# The CMake package (configure_package_config_file) and quantkit.pc (${pcfiledir}) locate the
+# prefix from their own position; nothing may still point at the original prefix.
+step "relocated prefix"
+mv "$prefix" "$work_dir/moved"
+prefix=$work_dir/moved
+libdir=$prefix/$rel_libdir
+cmake_consumer shared "$work_dir/cmake-moved"
+pc_consumer shared "$work_dir/pc-moved"
+
+echo "check_install: OK (QuantKit $(pc --modversion quantkit), SONAME libquantkit.so.$abi, 4 consumers + relocation)"

@@ -1,0 +1,86 @@
+# SPDX-License-Identifier: Apache-2.0
+# Developer entry points, a thin layer over CMake/CTest: `make test` from a fresh clone installs
+# missing Debian packages (as root), builds, runs every test, then re-runs the C tests under
+# ASan+UBSan. The real build logic lives in CMakeLists.txt; nothing here is needed by CMake users.
+
+# Overridable, e.g. `make test BUILD_DIR=build-x ASAN_BUILD_DIR=build-x-asan JOBS=4`.
+BUILD_DIR      ?= build
+ASAN_BUILD_DIR ?= build-asan
+BUILD_TYPE     ?= Release
+# The sanitizer build keeps optimisation (UB that only shows in optimised code is still caught)
+# and debug info for readable reports.
+ASAN_BUILD_TYPE ?= RelWithDebInfo
+JOBS           ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE          ?= cmake
+CTEST          ?= ctest
+# Extra -D options for both configurations (e.g. CMAKE_ARGS=-DQK_WERROR=ON).
+CMAKE_ARGS     ?=
+# Package groups of scripts/install-deps.sh (only `core` exists for now).
+DEPS_GROUPS    ?= core
+# Labels of the C tests that also run under the sanitizers.
+ASAN_TEST_LABELS ?= unit|golden|per_isa
+BENCH_PROGRAMS ?= qk_bench_quantize
+
+# Every failing test prints its output, also for direct `ctest` runs in a `make` shell.
+export CTEST_OUTPUT_ON_FAILURE := 1
+# The sanitizer build already uses -fno-sanitize-recover=all; these make the reports complete.
+export ASAN_OPTIONS ?= detect_leaks=1
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+
+# `cmake --build` runs the generator's make as a plain child process, not as $(MAKE): without
+# this it would inherit our MAKEFLAGS (jobserver fds it cannot use) and warn or fall back to -j1.
+CMAKE_BUILD := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(CMAKE) --build
+
+.DEFAULT_GOAL := build
+.PHONY: help deps configure build demo test test-main test-asan configure-asan build-asan bench clean
+
+help:
+	@echo "make deps    install missing Debian packages (root) or print the apt-get line"
+	@echo "make build   configure + build in $(BUILD_DIR)/ ($(BUILD_TYPE))"
+	@echo "make demo    build and run the C demo ($(BUILD_DIR)/examples/qk_demo)"
+	@echo "make test    all tests in $(BUILD_DIR)/, then C tests under ASan+UBSan in $(ASAN_BUILD_DIR)/"
+	@echo "make bench   build and run the benchmarks ($(BENCH_PROGRAMS))"
+	@echo "make clean   remove $(BUILD_DIR)/ and $(ASAN_BUILD_DIR)/"
+	@echo "variables: BUILD_DIR ASAN_BUILD_DIR BUILD_TYPE ASAN_BUILD_TYPE JOBS CMAKE_ARGS DEPS_GROUPS"
+
+deps:
+	@bash scripts/install-deps.sh $(DEPS_GROUPS)
+
+# Re-running the configure step is cheap and picks up option changes, so it is not a file target.
+configure: deps
+	$(CMAKE) -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS)
+
+build: configure
+	$(CMAKE_BUILD) $(BUILD_DIR) -j $(JOBS)
+
+# Only the demo and the library are built: the quickest path from a fresh clone to output.
+demo: configure
+	$(CMAKE_BUILD) $(BUILD_DIR) -j $(JOBS) --target qk_demo
+	./$(BUILD_DIR)/examples/qk_demo
+
+# The two phases run one after the other even under `make -j`: each already uses all $(JOBS)
+# cores, and a failure in the normal build should be seen before the slower sanitizer build.
+test: test-main
+	@$(MAKE) --no-print-directory test-asan
+
+test-main: build
+	cd $(BUILD_DIR) && $(CTEST) --output-on-failure --no-tests=error -j $(JOBS)
+
+configure-asan: deps
+	$(CMAKE) -S . -B $(ASAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=$(ASAN_BUILD_TYPE) -DQK_SANITIZE=ON \
+	  -DQK_BUILD_BENCHMARKS=OFF -DQK_BUILD_EXAMPLES=OFF $(CMAKE_ARGS)
+
+build-asan: configure-asan
+	$(CMAKE_BUILD) $(ASAN_BUILD_DIR) -j $(JOBS)
+
+test-asan: build-asan
+	cd $(ASAN_BUILD_DIR) && $(CTEST) --output-on-failure --no-tests=error -j $(JOBS) -L '$(ASAN_TEST_LABELS)'
+
+bench: configure
+	$(CMAKE_BUILD) $(BUILD_DIR) -j $(JOBS) --target $(BENCH_PROGRAMS)
+	@set -e; for b in $(BENCH_PROGRAMS); do \
+	  echo "== $$b"; ./$(BUILD_DIR)/tests/bench/$$b; \
+	done
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR)
