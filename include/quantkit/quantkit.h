@@ -231,7 +231,8 @@ typedef struct qk_qparams qk_qparams;
  *  groups (per-group). min_vals/max_vals hold `count` finite values with min <= max.
  *  For per-group qparams the layout (which group is which) comes from the tensor at
  *  quantize time; prefer qk_qparams_from_tensor() for groups.
- *  @return QK_OK, QK_ERR_INVALID_ARGUMENT (NULL, count mismatch, NaN/Inf, min > max),
+ *  @return QK_OK, QK_ERR_INVALID_ARGUMENT (NULL, count mismatch, NaN/Inf, min > max, a range so
+ *  wide that the scale overflows float),
  *  QK_ERR_UNSUPPORTED (reduce_range with symmetric uint8), QK_ERR_OUT_OF_MEMORY. */
 QK_API qk_status qk_qparams_compute(const qk_quant_spec* spec, const float* min_vals, const float* max_vals,
                                     size_t count, qk_qparams** qparams_out);
@@ -280,7 +281,8 @@ QK_API qk_status qk_qparams_get_float_zero_points(const qk_qparams* qparams, flo
  *  q = clamp(round_half_even(x * (1.0f/scale)) + zp, quant_min, quant_max), as PyTorch computes
  *  it (multiply by the float reciprocal). NaN -> zp (counted in *nan_count_out, may be NULL);
  *  +-Inf saturate. Per-channel/per-group qparams must match the shape (channel count, or group
- *  count along the axis).
+ *  count along the axis). For s32, as in PyTorch, the zero point is added to the rounded value in
+ *  float32 (codes beyond 2^24 round to a float).
  *  @param dst_bytes capacity of dst; must be >= qk_dtype_storage_size(dtype, elements).
  *  @return QK_OK, QK_ERR_INVALID_ARGUMENT, QK_ERR_BUFFER_TOO_SMALL, QK_ERR_UNSUPPORTED (forced
  *  ISA unusable). */

@@ -43,6 +43,7 @@ QK_API const char* qk_status_string(qk_status status) {
     case QK_ERR_IO: return "QK_ERR_IO";
     case QK_ERR_BUFFER_TOO_SMALL: return "QK_ERR_BUFFER_TOO_SMALL";
     case QK_ERR_INTERNAL: return "QK_ERR_INTERNAL";
+    case QK_STATUS_MAX_ENUM: break;
   }
   return "QK_ERR_UNKNOWN";
 }

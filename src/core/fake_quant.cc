@@ -2,7 +2,8 @@
 // Fake quantization, transcribed from PyTorch 1.13's CPU kernels
 // (aten/src/ATen/native/quantized/cpu/kernels/QuantizedOpKernels.cpp and
 // aten/src/ATen/native/quantized/FakeQuantPerTensorAffine.cpp / ...PerChannelAffine.cpp),
-// keeping their mixed int64/float arithmetic so results match bit for bit.
+// keeping their mixed int64/float/double arithmetic (and, for the learnable backward, the FMAs
+// the compiler makes of it) so results match bit for bit; tests/golden checks them.
 #include "core/fake_quant.h"
 
 #include <algorithm>
@@ -49,7 +50,10 @@ void fake_quantize(const QParams& qp, const float* x, const Shape& shape, float*
       const int64_t q = code_of(x[i], inv_scale, zp);
       const int64_t clamped = std::min(std::max(q, qmin), qmax);
       const bool inside = qmin <= q && q <= qmax;
-      y[i] = static_cast<float>(clamped - zp) * scale;
+      // torch: (std::fmin(std::fmax(q, qmin), qmax) - zp) * scale: fmin/fmax promote to double, so
+      // the product is a double rounded to float. Same as a float product for 8-bit ranges, but
+      // not for int32-wide ones (torch.fake_quantize_per_tensor_affine with qint32 bounds).
+      y[i] = static_cast<float>((static_cast<double>(clamped) - static_cast<double>(zp)) * static_cast<double>(scale));
       if (mask) mask[i] = inside ? 1 : 0;
     }
   });
@@ -64,7 +68,8 @@ void fake_quantize_backward(const QParams& qp, const float* x, const float* grad
     const int64_t zp = qp.zero_points[p];
     for (uint64_t i = start; i < start + len; ++i) {
       const int64_t q = code_of(x[i], inv_scale, zp);
-      grad_x[i] = (qmin <= q && q <= qmax) ? grad_y[i] : 0.0f;
+      // torch's backward is dY * mask, a float multiply: a masked negative gradient gives -0.0.
+      grad_x[i] = grad_y[i] * ((qmin <= q && q <= qmax) ? 1.0f : 0.0f);
     }
   });
 }
@@ -116,7 +121,11 @@ void fake_quantize_learnable_backward(const LearnableFakeQuantArgs& a, float* gr
       const uint64_t base = (o * channels + c) * inner;
       for (uint64_t i = 0; i < inner; ++i) {
         const float x = a.x[base + i], dy = a.grad_y[base + i];
-        const float pre = std::nearbyint(zp + x * inv_scale);
+        // torch's kernel reads nearbyint(zp + x * inv_scale) and later (xfq - x) with
+        // xfq = (clamped - zp) * scale; ATen compiles it per CPU capability (-mavx2 -mfma, ...)
+        // and GCC contracts both into FMAs. The goldens from PyTorch 1.13 on AVX2 show it (a
+        // .5 tie in zp + x * inv_scale flips the gradient's sign): so fused here explicitly.
+        const float pre = std::nearbyint(std::fma(x, inv_scale, zp));
         int64_t xq;
         if (std::isnan(pre)) xq = static_cast<int64_t>(zp);
         else if (pre >= 9.0e18f) xq = INT64_MAX / 2;
@@ -129,9 +138,9 @@ void fake_quantize_learnable_backward(const LearnableFakeQuantArgs& a, float* gr
           dzp = dy * (-1) * scale * a.grad_factor;
           dscale = ((xq < qmin) ? (dy * dscale_small) : (dy * dscale_big)) * a.grad_factor;
         } else {
-          const float xfq = static_cast<float>((static_cast<float>(std::max(std::min(xq, qmax), qmin)) - zp) * scale);
+          const float steps = static_cast<float>(std::max(std::min(xq, qmax), qmin)) - zp;
           dzp = 0.0f;
-          dscale = dy * (xfq - x) * inv_scale * a.grad_factor;
+          dscale = dy * std::fma(steps, scale, -x) * inv_scale * a.grad_factor;  // (xfq - x), fused
         }
         sum_scale[c] += dscale;
         sum_zp[c] += dzp;

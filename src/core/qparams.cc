@@ -185,6 +185,11 @@ QParams compute_qparams(const QuantSpec& spec, const float* min_vals, const floa
         break;
     }
     if (!qp.float_zero_points.empty()) qp.float_zero_points[i] = fzp;
+    // A range wider than FLT_MAX makes the scale overflow (torch returns an Inf scale that
+    // quantizes everything to the zero point); refuse it instead.
+    QK_FAIL_IF(!std::isfinite(qp.scales[i]), kInvalidArgument,
+               "range %zu [%g, %g] is too wide: its scale overflows float", i, (double)min_vals[i],
+               (double)max_vals[i]);
   }
   if (spec.scheme == QScheme::kPerChannelAffineFloatQParams) {
     // Integer view of a float zero point: rounded, clamped into the range.

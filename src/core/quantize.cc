@@ -35,7 +35,10 @@ int32_t quantize_float_qparams(float x, float scale, float zp, int32_t qmin, int
   return static_cast<int32_t>(r);
 }
 
-// s32: same formula in 64-bit so that the full int32 range is exact.
+// s32, as PyTorch 1.13's quantize_val: zero_point + nearbyint(x * inv_scale) is an int64 + float
+// sum, so it is computed in float32 and rounds codes past 2^24 (torch.quantize_per_tensor(...,
+// torch.qint32) int_repr() shows it); then int64 conversion and clamping. Sums outside int64
+// (undefined behaviour in torch) saturate instead.
 uint64_t quantize_s32_run(const float* x, uint64_t n, float inv_scale, int32_t zp, int32_t qmin, int32_t qmax,
                           int32_t* q) {
   uint64_t nans = 0;
@@ -45,11 +48,11 @@ uint64_t quantize_s32_run(const float* x, uint64_t n, float inv_scale, int32_t z
       q[i] = zp;
       continue;
     }
-    const float r = std::nearbyint(x[i] * inv_scale);
+    const float sum = static_cast<float>(zp) + std::nearbyint(x[i] * inv_scale);
     int64_t v;
-    if (r >= 4.0e9f) v = int64_t(qmax);
-    else if (r <= -4.0e9f) v = int64_t(qmin);
-    else v = static_cast<int64_t>(r) + zp;
+    if (sum >= 2147483648.0f) v = int64_t(qmax);
+    else if (sum < -2147483648.0f) v = int64_t(qmin);
+    else v = static_cast<int64_t>(sum);
     q[i] = static_cast<int32_t>(v < qmin ? qmin : (v > qmax ? qmax : v));
   }
   return nans;
@@ -140,9 +143,17 @@ void dequantize(const QParams& qp, const void* src, size_t src_bytes, const Shap
         k.dequantize_u8(bytes + start, len, scale, zp, dst + start);
         break;
       case DType::kS32: {
+        // PyTorch 1.13 rounds differently per scheme once |q| or |zp| pass 2^24: per channel it
+        // computes (float(q) - zp) * scale in float32; per tensor float(q - zp) * scale, with
+        // the difference in int32 (there it wraps on overflow; we subtract exactly in int64).
         const int32_t* q = static_cast<const int32_t*>(src) + start;
-        for (uint64_t i = 0; i < len; ++i)
-          dst[start + i] = static_cast<float>(static_cast<int64_t>(q[i]) - zp) * scale;
+        if (is_per_tensor(qp.scheme)) {
+          for (uint64_t i = 0; i < len; ++i)
+            dst[start + i] = static_cast<float>(static_cast<int64_t>(q[i]) - zp) * scale;
+        } else {
+          const float zp_f = static_cast<float>(zp);
+          for (uint64_t i = 0; i < len; ++i) dst[start + i] = (static_cast<float>(q[i]) - zp_f) * scale;
+        }
         break;
       }
       default: break;

@@ -256,7 +256,12 @@ static void test_qparams_validation(void** state) {
   assert_status(qk_qparams_compute(s, &lo, &hi, 1, &qp), QK_ERR_INVALID_ARGUMENT);
   lo = -INFINITY;
   assert_status(qk_qparams_compute(s, &lo, &hi, 1, &qp), QK_ERR_INVALID_ARGUMENT);
+  lo = -3e38f;
+  hi = 3e38f; /* max - min overflows float: no finite scale exists */
+  assert_status(qk_qparams_compute(s, &lo, &hi, 1, &qp), QK_ERR_INVALID_ARGUMENT);
+  assert_error_mentions("too wide");
   lo = 0;
+  hi = 0;
   assert_status(qk_qparams_compute(s, &lo, &hi, 0, &qp), QK_ERR_INVALID_ARGUMENT);
   const float two[2] = {0, 0};
   assert_status(qk_qparams_compute(s, two, two, 2, &qp), QK_ERR_INVALID_ARGUMENT);
