@@ -15,8 +15,8 @@ CMAKE          ?= cmake
 CTEST          ?= ctest
 # Extra -D options for both configurations (e.g. CMAKE_ARGS=-DQK_WERROR=ON).
 CMAKE_ARGS     ?=
-# Package groups of scripts/install-deps.sh (only `core` exists for now).
-DEPS_GROUPS    ?= core
+# Package groups of scripts/install-deps.sh.
+DEPS_GROUPS    ?= core cross-arm64
 # Labels of the C tests that also run under the sanitizers.
 ASAN_TEST_LABELS ?= unit|golden|per_isa
 BENCH_PROGRAMS ?= qk_bench_quantize

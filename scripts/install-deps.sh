@@ -8,10 +8,13 @@
 #        scripts/install-deps.sh --list [group...]   print the packages of the groups
 set -euo pipefail
 
-# Package groups. Only `core` (build + C tests) exists so far; binding and cross-compilation
-# work will add their own groups here (e.g. `python`, `cross-arm64`) for `make deps DEPS_GROUPS=...`.
+# Package groups: `core` (build + C tests) and `cross-arm64` (NEON tests under qemu); later work
+# adds its own groups (e.g. `python`) for `make deps DEPS_GROUPS=...`.
 # shellcheck disable=SC2034  # read through ${!var} below
 group_core=(build-essential cmake pkg-config libeigen3-dev libcmocka-dev libzstd-dev libxxhash-dev)
+# The NEON kernels are cross-compiled and run under user-mode qemu on every `make test`.
+# shellcheck disable=SC2034
+group_cross_arm64=(g++-aarch64-linux-gnu qemu-user)
 
 list_only=0
 if [[ ${1:-} == --list ]]; then list_only=1; shift; fi

@@ -245,8 +245,8 @@ QK_API qk_status qk_qparams_compute(const qk_quant_spec* spec, const float* min_
 QK_API qk_status qk_qparams_from_tensor(const qk_quant_spec* spec, const float* data, const int64_t* shape,
                                         size_t rank, qk_qparams** qparams_out, uint64_t* nonfinite_out);
 
-/** Builds qparams from known values (e.g. read from a model file). Scales must be finite and
- *  > 0, zero points inside [quant_min, quant_max] which must lie inside the dtype's range.
+/** Builds qparams from known values (e.g. read from a model file). Scales must be finite, > 0
+ *  and have a finite reciprocal (no denormals), zero points inside [quant_min, quant_max] which must lie inside the dtype's range.
  *  Per-tensor: count 1 and axis ignored. Per-group: group_size >= 1. float_zero_points is used
  *  (and required) only by QK_QSCHEME_PER_CHANNEL_AFFINE_FLOAT_QPARAMS, zero_points by the rest.
  *  Arrays are copied. */
@@ -294,7 +294,9 @@ QK_API qk_status qk_dequantize(const qk_qparams* qparams, const void* src, size_
                                size_t rank, float* dst);
 
 /** Converts `count` elements between F32 and F16 or BF16 (either direction). F32 -> F16/BF16
- *  rounds to nearest even; NaN stays NaN (quiet), Inf stays Inf, F16 overflow becomes Inf.
+ *  rounds to nearest even; NaN stays NaN (made quiet, top payload bits kept), Inf stays Inf,
+ *  F16 overflow becomes Inf. F16 -> F32 is exact (NaNs made quiet); BF16 -> F32 is the exact
+ *  16-bit shift.
  *  src and dst must not overlap. */
 QK_API qk_status qk_cast(const void* src, qk_dtype src_dtype, void* dst, qk_dtype dst_dtype, size_t count);
 

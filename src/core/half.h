@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Scalar float16 / bfloat16 conversions: the specification every SIMD cast path must match bit
-// for bit. Round to nearest even; NaN stays a quiet NaN keeping the top payload bits (what F16C
-// and NEON's FCVT produce); overflow to Inf; subnormals handled exactly.
+// for bit. Round to nearest even; NaN becomes a quiet NaN keeping the top payload bits (what F16C
+// and NEON's FCVT produce); overflow to Inf; subnormals handled exactly. bf16 -> f32 is the exact
+// 16-bit shift (a signalling NaN stays signalling, as in PyTorch).
 #pragma once
 
 #include <cstdint>
@@ -53,7 +54,8 @@ inline float f16_bits_to_f32(uint16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
   const uint32_t exp = (h >> 10) & 0x1Fu;
   uint32_t mant = h & 0x3FFu;
-  if (exp == 0x1Fu) return bits_float(sign | 0x7F800000u | (mant << 13));
+  // Inf, or NaN made quiet (bit 22 set) with its payload kept: what F16C and NEON's FCVTL do.
+  if (exp == 0x1Fu) return bits_float(sign | 0x7F800000u | (mant << 13) | (mant ? 0x400000u : 0u));
   if (exp == 0) {
     if (mant == 0) return bits_float(sign);
     // Subnormal: normalise.

@@ -20,8 +20,9 @@ void QParams::validate() const {
              "quant range [%d, %d] is empty or does not fit dtype %s", quant_min, quant_max, dtype_name(dtype));
   QK_FAIL_IF(scales.empty(), kInvalidArgument, "qparams need at least one scale");
   for (size_t i = 0; i < scales.size(); ++i) {
-    QK_FAIL_IF(!(std::isfinite(scales[i]) && scales[i] > 0.0f), kInvalidArgument,
-               "scale[%zu] = %g must be finite and > 0", i, (double)scales[i]);
+    // 1/scale must be finite too: quantize multiplies by the reciprocal.
+    QK_FAIL_IF(!(std::isfinite(scales[i]) && scales[i] > 0.0f && std::isfinite(1.0f / scales[i])), kInvalidArgument,
+               "scale[%zu] = %g must be finite, > 0 and have a finite reciprocal", i, (double)scales[i]);
   }
   if (scheme == QScheme::kPerChannelAffineFloatQParams) {
     QK_FAIL_IF(float_zero_points.size() != scales.size(), kInvalidArgument, "float zero points count mismatch");
@@ -190,6 +191,10 @@ QParams compute_qparams(const QuantSpec& spec, const float* min_vals, const floa
     QK_FAIL_IF(!std::isfinite(qp.scales[i]), kInvalidArgument,
                "range %zu [%g, %g] is too wide: its scale overflows float", i, (double)min_vals[i],
                (double)max_vals[i]);
+    // A denormal eps can give a scale whose reciprocal overflows.
+    QK_FAIL_IF(!std::isfinite(1.0f / qp.scales[i]), kInvalidArgument,
+               "range %zu gives scale %g whose reciprocal overflows float (eps too small?)", i,
+               (double)qp.scales[i]);
   }
   if (spec.scheme == QScheme::kPerChannelAffineFloatQParams) {
     // Integer view of a float zero point: rounded, clamped into the range.

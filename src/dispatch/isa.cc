@@ -23,6 +23,8 @@ struct Tables {
       const Isa isa = static_cast<Isa>(i);
       QuantizeKernels& t = quantize[i];
       fill_quantize_kernels__scalar(&t);
+      // Never run an ISA's code (even its table filler) on a CPU without that ISA.
+      if (!isa_supported(isa)) continue;
       // Element-wise kernels need no dot-product instructions: the VNNI/dotprod levels reuse
       // the AVX2 / AVX-512 / NEON element-wise code.
       switch (isa) {

@@ -288,6 +288,9 @@ static void test_qparams_validation(void** state) {
                                   256, &qp), QK_ERR_INVALID_ARGUMENT);
   assert_status(qk_qparams_create(QK_DTYPE_U8, QK_QSCHEME_PER_TENSOR_AFFINE, 0, 0, &good_scale, NULL, NULL, 1, 0,
                                   255, &qp), QK_ERR_INVALID_ARGUMENT);
+  const float denormal_scale = 1e-40f; /* its reciprocal overflows: quantize could not use it */
+  assert_status(qk_qparams_create(QK_DTYPE_U8, QK_QSCHEME_PER_TENSOR_AFFINE, 0, 0, &denormal_scale, &zp0, NULL, 1,
+                                  0, 255, &qp), QK_ERR_INVALID_ARGUMENT);
   assert_null(qp);
   assert_ok(qk_qparams_create(QK_DTYPE_U8, QK_QSCHEME_PER_TENSOR_AFFINE, 0, 0, &good_scale, &zp0, NULL, 1, 0, 255,
                               &qp));
