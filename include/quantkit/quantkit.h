@@ -449,6 +449,162 @@ QK_API qk_status qk_fold_batchnorm(qk_fold_target target, const float* weight, c
                                    const float* bn_gamma, const float* bn_beta, float bn_eps, size_t channels,
                                    float* weight_out, float* bias_out);
 
+/* ===================================================================================== */
+/** @defgroup threads Thread pools                                                         */
+/* ===================================================================================== */
+
+/** A pool of worker threads shared by operators' run calls. Results never depend on the
+ *  thread count. A pool may be used by one run call at a time (runs on the same pool from
+ *  several threads are serialized). */
+typedef struct qk_threadpool qk_threadpool;
+
+/** @param thread_count total threads including the caller; 0 = one per online CPU core. */
+QK_API qk_status qk_threadpool_create(size_t thread_count, qk_threadpool** pool_out);
+QK_API void qk_threadpool_destroy(qk_threadpool* pool);
+QK_API qk_status qk_threadpool_get_thread_count(const qk_threadpool* pool, size_t* count_out);
+
+/* ===================================================================================== */
+/** @defgroup operators int8 operators: packed weights, linear, dynamic linear, conv     */
+/* ===================================================================================== */
+/*
+ * Operators follow create-once / run-many: creation validates and precomputes everything
+ * (packing, zero-point corrections, requantization multipliers); run only computes. Operators
+ * and packed weights are immutable after creation and may be run from several threads at once.
+ *
+ * Integer contract. Activations are u8 or s8 with a per-tensor zero point; weights are s8,
+ * per-tensor (any zero point) or per-channel symmetric along the output-channel axis. The int32
+ * accumulator is exact (wrapping two's-complement arithmetic, which every kernel path shares):
+ *   acc[m][n] = sum_k (a[m][k] - a_zp) * (w[n][k] - w_zp[n]) + bias_q[n]
+ * with bias_q[n] = round_half_even(bias[n] / (a_scale * w_scale[n])) computed in float32.
+ * Outputs:
+ *   QK_OUTPUT_S32        acc (bias included)
+ *   QK_OUTPUT_F32        clamp(float(acc_without_bias) * (a_scale*w_scale[n]) + bias[n], min, max)
+ *   QK_OUTPUT_QUANTIZED  QK_REQUANT_FLOAT:       clamp(round_half_even(float(acc) * M[n]) + out_zp)
+ *                        with M[n] = a_scale * w_scale[n] / out_scale in float32 (PyTorch's rule);
+ *                        QK_REQUANT_FIXED_POINT: TFLite's Q0.31 multiplier + shift, double rounding.
+ *                        The clamp is the dtype range intersected with [quantize(output_min),
+ *                        quantize(output_max)] (ReLU: 0, +Inf; ReLU6: 0, 6).
+ * Every kernel path (scalar, AVX2, AVX-VNNI, AVX-512 VNNI, NEON, NEON dotprod) gives
+ * bit-identical results. Packed weights are laid out for the kernel path active when they are
+ * created and keep using it (create them after qk_set_isa() to use another path).
+ */
+
+/** What an operator writes. Values are ABI. */
+typedef enum qk_output_kind {
+  QK_OUTPUT_QUANTIZED = 1, /**< requantized u8/s8 (output qparams required) */
+  QK_OUTPUT_S32 = 2,       /**< raw int32 accumulators */
+  QK_OUTPUT_F32 = 3,       /**< dequantized float32 (+ float bias) */
+  QK_OUTPUT_KIND_MAX_ENUM = 0x7FFFFFFF
+} qk_output_kind;
+
+/** Requantization arithmetic. Values are ABI. */
+typedef enum qk_requant_mode {
+  QK_REQUANT_FLOAT = 0,       /**< float32 multiplier, round half to even (PyTorch) */
+  QK_REQUANT_FIXED_POINT = 1, /**< int32 Q0.31 multiplier + shift (TFLite reference) */
+  QK_REQUANT_MODE_MAX_ENUM = 0x7FFFFFFF
+} qk_requant_mode;
+
+typedef struct qk_packed_weights qk_packed_weights;
+
+/** Packs s8 weights [n][k] (row stride ldw >= k elements) for the active kernel path.
+ *  weight_qparams: dtype S8, per-tensor (any zero point, count 1) or per-channel symmetric on
+ *  axis 0 with n scales. bias: NULL, or n values of bias_dtype F32 (quantized with the input
+ *  scale at operator creation) or S32 (already in accumulator units, added as is).
+ *  n, k in [1, 2^31); k <= 65536 (no int32 accumulator can overflow).
+ *  @return QK_OK, QK_ERR_INVALID_ARGUMENT, QK_ERR_OUT_OF_MEMORY, QK_ERR_UNSUPPORTED (QK_ISA). */
+QK_API qk_status qk_packed_weights_create(const int8_t* weights, int64_t n, int64_t k, int64_t ldw,
+                                          const qk_qparams* weight_qparams, const void* bias, qk_dtype bias_dtype,
+                                          qk_packed_weights** weights_out);
+QK_API void qk_packed_weights_destroy(qk_packed_weights* weights);
+QK_API qk_status qk_packed_weights_get_shape(const qk_packed_weights* weights, int64_t* n_out, int64_t* k_out);
+/** Name of the kernel path the weights were packed for ("avx2", ...); static string. */
+QK_API qk_status qk_packed_weights_get_isa(const qk_packed_weights* weights, const char** isa_out);
+
+/** Quantized linear / GEMM: output[m][n] from input[m][k] (u8 or s8) and packed weights.
+ *  The operator keeps its own reference to the packed weights (destroying the weights handle
+ *  afterwards is safe). */
+typedef struct qk_qlinear qk_qlinear;
+
+/** @param input_qparams per-tensor qparams of dtype U8 or S8 (scale and zero point of the input).
+ *  @param output_kind QK_OUTPUT_QUANTIZED (output_qparams: per-tensor U8 or S8), QK_OUTPUT_S32 or
+ *  QK_OUTPUT_F32 (output_qparams must be NULL).
+ *  @param output_min, output_max real-valued clamp (-INFINITY/INFINITY for none; ignored for S32,
+ *  which must use -INFINITY/INFINITY). */
+QK_API qk_status qk_qlinear_create(const qk_packed_weights* weights, const qk_qparams* input_qparams,
+                                   qk_output_kind output_kind, const qk_qparams* output_qparams, float output_min,
+                                   float output_max, qk_requant_mode mode, qk_qlinear** op_out);
+/** Runs on m rows. input: m rows of k elements, row stride input_stride >= k elements,
+ *  input_bytes the buffer size; output: m rows of n elements of the output type, row stride
+ *  output_stride >= n elements, output_bytes the buffer size. pool may be NULL (caller thread). */
+QK_API qk_status qk_qlinear_run(const qk_qlinear* op, int64_t m, const void* input, int64_t input_stride,
+                                size_t input_bytes, void* output, int64_t output_stride, size_t output_bytes,
+                                qk_threadpool* pool);
+QK_API void qk_qlinear_destroy(qk_qlinear* op);
+
+/** Dynamic linear (PyTorch quantize_dynamic): f32 input quantized on the fly to u8/s8 with
+ *  MinMax affine qparams (PyTorch convention, per tensor or per row), int8 GEMM, f32 output plus
+ *  f32 bias. Equal to "qk_qparams_from_tensor + qk_quantize + qk_qlinear(QK_OUTPUT_F32)". */
+typedef struct qk_dynamic_linear qk_dynamic_linear;
+QK_API qk_status qk_dynamic_linear_create(const qk_packed_weights* weights, qk_dtype activation_dtype, int per_row,
+                                          qk_dynamic_linear** op_out);
+/** Non-finite inputs are an error (QK_ERR_INVALID_ARGUMENT; output untouched). */
+QK_API qk_status qk_dynamic_linear_run(const qk_dynamic_linear* op, int64_t m, const float* input,
+                                       int64_t input_stride, size_t input_count, float* output,
+                                       int64_t output_stride, size_t output_count, qk_threadpool* pool);
+QK_API void qk_dynamic_linear_destroy(qk_dynamic_linear* op);
+
+/** Quantized 2-D convolution, NHWC (channels last) input and output. */
+typedef struct qk_qconv2d qk_qconv2d;
+/** @param weights s8, PyTorch layout OIHW: weight_shape = {out_channels, in_channels/groups, kh, kw}.
+ *  @param weight_qparams S8, per-tensor or per-channel symmetric on axis 0.
+ *  @param bias NULL or out_channels floats.
+ *  @param stride {sh, sw} >= 1; padding {top, left, bottom, right} >= 0 (padded input reads the
+ *  input zero point); dilation {dh, dw} >= 1; groups divides both channel counts (groups ==
+ *  in_channels == out_channels/multiplier selects the depthwise kernel).
+ *  @param input_qparams, output_qparams per-tensor U8/S8; output_min/max as for qk_qlinear. */
+QK_API qk_status qk_qconv2d_create(const int8_t* weights, const int64_t weight_shape[4],
+                                   const qk_qparams* weight_qparams, const float* bias, const int64_t stride[2],
+                                   const int64_t padding[4], const int64_t dilation[2], int64_t groups,
+                                   const qk_qparams* input_qparams, const qk_qparams* output_qparams,
+                                   float output_min, float output_max, qk_requant_mode mode, qk_qconv2d** op_out);
+/** Output height/width for an input of in_h x in_w (floor mode); QK_ERR_INVALID_ARGUMENT if the
+ *  kernel does not fit. */
+QK_API qk_status qk_qconv2d_output_size(const qk_qconv2d* op, int64_t in_h, int64_t in_w, int64_t* out_h,
+                                        int64_t* out_w);
+QK_API qk_status qk_qconv2d_run(const qk_qconv2d* op, int64_t batch, int64_t in_h, int64_t in_w, const void* input,
+                                size_t input_bytes, void* output, size_t output_bytes, qk_threadpool* pool);
+QK_API void qk_qconv2d_destroy(qk_qconv2d* op);
+
+/** int8 max pooling, NHWC u8/s8 (qparams unchanged). padding {top, left, bottom, right}: padded
+ *  positions never win. Output {n, out_h, out_w, c}, floor mode. */
+QK_API qk_status qk_max_pool2d(qk_dtype dtype, const void* input, size_t input_bytes, const int64_t nhwc_shape[4],
+                               const int64_t kernel[2], const int64_t stride[2], const int64_t padding[4],
+                               const int64_t dilation[2], void* output, size_t output_bytes);
+/** Average pooling, NHWC: out = clamp(round_half_even(float(sum(q) - count*in_zp) *
+ *  (in_scale / (out_scale*count))) + out_zp). count_include_pad as in PyTorch. */
+QK_API qk_status qk_avg_pool2d(const qk_qparams* input_qparams, const qk_qparams* output_qparams, const void* input,
+                               size_t input_bytes, const int64_t nhwc_shape[4], const int64_t kernel[2],
+                               const int64_t stride[2], const int64_t padding[4], int count_include_pad,
+                               void* output, size_t output_bytes);
+/** Global average pooling: NHWC {n, h, w, c} -> {n, c}, same rule as qk_avg_pool2d. */
+QK_API qk_status qk_global_avg_pool2d(const qk_qparams* input_qparams, const qk_qparams* output_qparams,
+                                      const void* input, size_t input_bytes, const int64_t nhwc_shape[4],
+                                      void* output, size_t output_bytes);
+/** Quantized element-wise add of `count` elements: out = clamp(round_half_even(float(a - a_zp) *
+ *  (a_scale/out_scale) + float(b - b_zp) * (b_scale/out_scale)) + out_zp), clamp also by
+ *  [quantize(output_min), quantize(output_max)] (fused ReLU: 0, INFINITY). All per-tensor U8/S8. */
+QK_API qk_status qk_qadd(const qk_qparams* a_qparams, const void* a, const qk_qparams* b_qparams, const void* b,
+                         const qk_qparams* output_qparams, size_t count, float output_min, float output_max,
+                         void* output);
+
+/** Quantizes an f32 NCHW tensor into NHWC (per-tensor qparams, or per-channel on axis 1 of
+ *  NCHW), same rounding and NaN rules as qk_quantize. */
+QK_API qk_status qk_quantize_nchw_to_nhwc(const qk_qparams* qparams, const float* src, const int64_t nchw_shape[4],
+                                          void* dst, size_t dst_bytes, uint64_t* nan_count_out);
+/** Dequantizes an NHWC tensor (logical shape given as NCHW) into f32 NCHW. */
+QK_API qk_status qk_dequantize_nhwc_to_nchw(const qk_qparams* qparams, const void* src, size_t src_bytes,
+                                            const int64_t nchw_shape[4], float* dst);
+
 #ifdef __cplusplus
 }
 #endif

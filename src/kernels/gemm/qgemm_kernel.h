@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: Apache-2.0
+// The contract every ISA's int8 GEMM implements. The driver (src/ops/qgemm_driver.cc) tiles the
+// output into mr x nr blocks, packs A tiles and never interprets packed bytes itself; each ISA
+// owns its packed layouts. The scalar family (qgemm_scalar.cc) is the specification: every
+// other family must produce bit-identical outputs for all inputs.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace qk {
+
+enum class GemmOutput : int { kQuantized = 1, kS32 = 2, kF32 = 3 };
+
+// Everything the epilogue needs, precomputed at operator creation. Column arrays have n entries
+// (the operator's output channels); row_offset has one entry per row of the current run.
+//   acc      = dot[i][j] + col_offset[j] + (row_offset ? row_offset[i] : 0)     (int32, wrapping)
+//   kS32:      out = acc
+//   kF32:      out = min(max(float(acc) * scale[j] + (bias ? bias[j] : 0), f32_min), f32_max)
+//              (product rounded, then sum rounded: no FMA)
+//   kQuantized, float mode:
+//              r = nearbyintf(float(acc) * scale[j]);  r = clamp(r, q_min - out_zp, q_max - out_zp)
+//              out = int32(r) + out_zp
+//   kQuantized, fixed-point mode (TFLite reference, "double rounding"):
+//              out = clamp(MultiplyByQuantizedMultiplier(acc, fp_multiplier[j], fp_shift[j]) + out_zp,
+//                          q_min, q_max)
+struct GemmEpilogue {
+  GemmOutput kind = GemmOutput::kS32;
+  const int32_t* col_offset = nullptr;
+  const int32_t* row_offset = nullptr;
+  const float* scale = nullptr;
+  const float* bias = nullptr;
+  float f32_min = 0.0f;
+  float f32_max = 0.0f;
+  int32_t out_zp = 0;
+  int32_t q_min = 0;
+  int32_t q_max = 0;
+  bool out_signed = false;  // s8 (true) or u8 output
+  bool fixed_point = false;
+  const int32_t* fp_multiplier = nullptr;
+  const int32_t* fp_shift = nullptr;
+};
+
+struct QGemmKernel {
+  const char* isa = nullptr;  // "scalar", "avx2", "avxvnni", "avx512vnni", "neon", "neondot"
+  size_t mr = 0;              // rows of an output tile
+  size_t nr = 0;              // columns of a B panel
+  size_t kr = 0;              // both packings zero-pad k to a multiple of kr
+
+  // Packed B: ceil(n / nr) panels of panel_stride(k) bytes each; columns past n are zero.
+  size_t (*b_panel_stride)(size_t k) = nullptr;
+  // Packs s8 B[n][k] (row stride ldb elements): B is the weight matrix, one row per output column.
+  void (*pack_b)(const int8_t* b, size_t n, size_t k, size_t ldb, void* packed_b) = nullptr;
+
+  // One packed A tile: mr rows x k, a_tile_size(k) bytes.
+  size_t (*a_tile_size)(size_t k) = nullptr;
+  // Packs m <= mr rows of 8-bit A (row stride lda bytes), XOR-ing every byte with xor_mask (0x80
+  // turns s8 into u8 with the zero point raised by 128; 0 for u8), into one tile. Rows m..mr-1
+  // and the k padding are zero.
+  void (*pack_a)(const uint8_t* a, size_t m, size_t k, size_t lda, uint8_t xor_mask, void* packed_a) = nullptr;
+
+  // c[i * ldc + j] = sum_{kk < k} A[i][kk] * B[j][kk] for all i < mr, j < nr (A as u8 0..255, B
+  // as s8), exact in int32 with wrapping; writes the whole mr x nr block of c.
+  void (*ukernel)(size_t k, const void* packed_a, const void* packed_b_panel, int32_t* c, size_t ldc) = nullptr;
+
+  // Applies `ep` to the valid m x n part of an accumulator block (acc row stride ldacc) whose
+  // first element is output row `row0`, column `col0` (indexes into ep's arrays), writing
+  // outputs of the epilogue's type with row stride ldo (elements). nullptr = scalar epilogue.
+  void (*epilogue)(const int32_t* acc, size_t ldacc, size_t m, size_t n, const GemmEpilogue& ep, size_t row0,
+                   size_t col0, void* out, size_t ldo) = nullptr;
+};
+
+// The scalar specification of the epilogue; SIMD epilogues must match it bit for bit.
+void gemm_epilogue_scalar(const int32_t* acc, size_t ldacc, size_t m, size_t n, const GemmEpilogue& ep, size_t row0,
+                          size_t col0, void* out, size_t ldo);
+
+// TFLite's MultiplyByQuantizedMultiplier (gemmlowp SaturatingRoundingDoublingHighMul then
+// RoundingDivideByPOT), the fixed-point requantization reference.
+int32_t multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift);
+// TFLite's QuantizeMultiplier: M -> (Q0.31 multiplier, shift).
+void quantize_multiplier(double m, int32_t* multiplier, int32_t* shift);
+
+// Kernel families. Each fills `k` when its ISA is compiled in (have_built_qgemm__<isa>()),
+// otherwise leaves it empty (isa == nullptr). The dispatcher picks the family of the active ISA.
+void get_qgemm_kernel__scalar(QGemmKernel* k);
+bool have_built_qgemm__avx2();
+void get_qgemm_kernel__avx2(QGemmKernel* k);
+bool have_built_qgemm__avxvnni();
+void get_qgemm_kernel__avxvnni(QGemmKernel* k);
+bool have_built_qgemm__avx512vnni();
+void get_qgemm_kernel__avx512vnni(QGemmKernel* k);
+bool have_built_qgemm__neon();
+void get_qgemm_kernel__neon(QGemmKernel* k);
+bool have_built_qgemm__neondot();
+void get_qgemm_kernel__neondot(QGemmKernel* k);
+
+}  // namespace qk
