@@ -12,9 +12,14 @@ set -euo pipefail
 # adds its own groups (e.g. `python`) for `make deps DEPS_GROUPS=...`.
 # shellcheck disable=SC2034  # read through ${!var} below
 group_core=(build-essential cmake pkg-config libeigen3-dev libcmocka-dev libzstd-dev libxxhash-dev)
-# The NEON kernels are cross-compiled and run under user-mode qemu on every `make test`.
+# The NEON kernels, and the whole library with its C tests (CTest cross_aarch64_ctest), are
+# cross-compiled and run under user-mode qemu on every `make test`. The library's dependencies
+# come as Debian multiarch arm64 packages (`:arm64`), which need the arm64 architecture added to
+# dpkg first; this script does that (as root) when a `:arm64` package is missing. Only packages
+# that are "Multi-Arch: same" may be listed here: any other `:arm64` package replaces its amd64
+# twin and everything depending on it (libpthreadpool-dev:arm64 would remove python3-torch).
 # shellcheck disable=SC2034
-group_cross_arm64=(g++-aarch64-linux-gnu qemu-user)
+group_cross_arm64=(g++-aarch64-linux-gnu qemu-user libxxhash-dev:arm64 libzstd-dev:arm64 libcmocka-dev:arm64)
 
 list_only=0
 if [[ ${1:-} == --list ]]; then list_only=1; shift; fi
@@ -43,26 +48,53 @@ if ! command -v dpkg-query >/dev/null 2>&1; then
   exit 0
 fi
 
+native_arch=$(dpkg --print-architecture)
+# `pkg` means the native (or arch-independent) package, `pkg:arch` that architecture's. A plain
+# name matches every installed architecture's instance (one line each), so the check looks for
+# the right one. db:Status-Status is "installed" only when fully installed (not "config-files").
+is_installed() {
+  local want=$native_arch
+  [[ $1 == *:* ]] && want=${1##*:}
+  dpkg-query -W -f='${Architecture} ${db:Status-Status}\n' "$1" 2>/dev/null | grep -Eq "^($want|all) installed\$"
+}
 missing=()
 for p in "${wanted[@]}"; do
-  # db:Status-Status is "installed" only for fully installed packages (not "config-files").
-  if [[ $(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true) != installed ]]; then
-    missing+=("$p")
-  fi
+  is_installed "$p" || missing+=("$p")
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "install-deps: all ${#wanted[@]} packages present (${groups[*]})"
   exit 0
 fi
 
+# Foreign architectures the missing packages need (`pkg:arm64` on an amd64 host) that dpkg does
+# not know yet; installing such a package fails until the architecture is added.
+new_archs=()
+for p in "${missing[@]}"; do
+  [[ $p == *:* ]] || continue
+  arch=${p##*:}
+  [[ $arch == "$native_arch" ]] && continue
+  if ! dpkg --print-foreign-architectures | grep -qx "$arch" && [[ " ${new_archs[*]} " != *" $arch "* ]]; then
+    new_archs+=("$arch")
+  fi
+done
+
 if [[ $(id -u) -ne 0 ]]; then
   echo "install-deps: missing Debian packages. Install them with:" >&2
+  for arch in "${new_archs[@]}"; do echo "  sudo dpkg --add-architecture $arch" >&2; done
+  [[ ${#new_archs[@]} -eq 0 ]] || echo "  sudo apt-get update" >&2
   echo "  sudo apt-get install -y ${missing[*]}" >&2
   exit 1
 fi
 
+for arch in "${new_archs[@]}"; do
+  echo "install-deps: dpkg --add-architecture $arch"
+  dpkg --add-architecture "$arch"
+done
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-# A fresh container has no package lists; refreshing them is needed before the first install.
+# A fresh container has no package lists, and a newly added architecture has none either;
+# refreshing them is needed before the install.
 apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+# --no-remove: installing must never uninstall anything (a conflicting foreign-architecture
+# package would otherwise silently take its native twin and all its dependents with it).
+apt-get install -y -q --no-install-recommends --no-remove "${missing[@]}"

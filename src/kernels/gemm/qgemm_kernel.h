@@ -3,6 +3,35 @@
 // output into mr x nr blocks, packs A tiles and never interprets packed bytes itself; each ISA
 // owns its packed layouts. The scalar family (qgemm_scalar.cc) is the specification: every
 // other family must produce bit-identical outputs for all inputs.
+//
+// Additions since the first version (all compatible: nothing was renamed or removed):
+//  1. What the driver guarantees a family (so SIMD code may use aligned loads/stores):
+//     - the packed B buffer starts 64-byte aligned; panel p starts at p * b_panel_stride(k), so
+//       panels are aligned when the family's panel stride is a multiple of 64;
+//     - every packed A buffer passed to pack_a / ukernel starts 64-byte aligned;
+//     - the accumulator block `c` of ukernel starts 64-byte aligned and ldc == nr;
+//     - `k` is always the true depth, 1 <= k <= 65536 (the family rounds up to kr itself).
+//  2. Exactness bound: A is u8 and B is s8, so |sum_k A*B| <= 65536 * 255 * 128 < 2^31: the raw
+//     dot product never overflows int32. A kernel may accumulate in any exact way, but never
+//     through saturating int16 (vpmaddubsw on full-range operands is not exact).
+//  3. active_qgemm_kernel() (qgemm_dispatch.cc) returns the family of the active ISA.
+//  4. How a family is linked in: the family's .cmake file (kernels/x86/gemm.cmake,
+//     kernels/arm/gemm.cmake) adds the source to quantkit_x86 / quantkit_arm AND sets
+//        target_compile_definitions(quantkit_core PRIVATE QK_HAVE_QGEMM_AVX2=1)
+//     (QK_HAVE_QGEMM_AVXVNNI, _AVX512VNNI, _NEON, _NEONDOT likewise). The dispatcher calls
+//     have_built_qgemm__<isa>() / get_qgemm_kernel__<isa>() only when that definition is set,
+//     so the tree links before a family lands. Set it whenever the file is compiled (with or
+//     without its ISA flags); have_built_qgemm__<isa>() reports whether the flags were there.
+//  5. A family without a SIMD epilogue leaves `epilogue` nullptr (the driver then runs
+//     gemm_epilogue_scalar). A SIMD epilogue must handle every GemmEpilogue field.
+//  6. Fallback when the active ISA's family is not built: avx512vnni and avxvnni use the avx2
+//     family, neondot uses neon, and everything ends at scalar.
+//  7. Epilogue facts a SIMD epilogue may rely on or must reproduce: col_offset is never nullptr;
+//     fp_shift is in [-31, 30] (quantize_multiplier saturates); in fixed-point mode the
+//     multiplied value plus out_zp can pass INT32_MAX / INT32_MIN and must clamp, not wrap (the
+//     scalar code adds in int64); in float mode clamping x = float(acc) * scale[j] to
+//     [q_min - out_zp, q_max - out_zp] before rounding equals rounding first (integer bounds),
+//     which is what gemm_epilogue_scalar does; the row index into row_offset is row0 + i.
 #pragma once
 
 #include <cstddef>
@@ -75,9 +104,12 @@ void gemm_epilogue_scalar(const int32_t* acc, size_t ldacc, size_t m, size_t n, 
                           size_t col0, void* out, size_t ldo);
 
 // TFLite's MultiplyByQuantizedMultiplier (gemmlowp SaturatingRoundingDoublingHighMul then
-// RoundingDivideByPOT), the fixed-point requantization reference.
+// RoundingDivideByPOT), the fixed-point requantization reference. shift in [-31, 30]; for shift > 0
+// the pre-multiplication x * 2^shift wraps in int32 (undefined behaviour in TFLite, defined here).
 int32_t multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift);
-// TFLite's QuantizeMultiplier: M -> (Q0.31 multiplier, shift).
+// TFLite's QuantizeMultiplier: M -> (Q0.31 multiplier, shift), frexp + round half away from zero.
+// M below 2^-32 (or not a positive finite number) gives (0, 0); M of 2^30 and above saturates to
+// (INT32_MAX, 30), TFLite's single-rounding rule, so the shift always stays usable.
 void quantize_multiplier(double m, int32_t* multiplier, int32_t* shift);
 
 // Kernel families. Each fills `k` when its ISA is compiled in (have_built_qgemm__<isa>()),
@@ -93,5 +125,9 @@ bool have_built_qgemm__neon();
 void get_qgemm_kernel__neon(QGemmKernel* k);
 bool have_built_qgemm__neondot();
 void get_qgemm_kernel__neondot(QGemmKernel* k);
+
+// The family for the active ISA (with the fallback of note 6 above). Throws qk::Error
+// kUnsupported when QK_ISA named a path this build or CPU cannot run.
+const QGemmKernel& active_qgemm_kernel();
 
 }  // namespace qk
