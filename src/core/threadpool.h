@@ -29,7 +29,8 @@ class ThreadPool {
 
   // Runs task(context, thread, i) for every i in [0, count) and returns when all are done.
   // Concurrent calls on one pool are serialized. An exception thrown by a task is rethrown here
-  // (the first one; remaining tasks still run).
+  // (the first one; remaining tasks still run). A task must not call run() on its own pool (that
+  // would wait for itself): nested work runs inline (pass a null pool down).
   void run(size_t count, Task task, void* context);
 
   // Online CPU cores (>= 1): the meaning of thread_count 0 in the C API.

@@ -209,6 +209,7 @@ struct Kernel {
 
 template <bool Abs, bool Direct, bool Checked, typename Fix>
 void bin_chunk(const float* x, uint64_t n, const Kernel& kp, uint32_t* sub, size_t stride, Fix fix) {
+  (void)stride;  // only the SSE2 path uses it
   const float low = 0.5f, high = static_cast<float>(kp.bins) - 0.5f;
   uint64_t i = 0;
 #if defined(__SSE2__)

@@ -6,7 +6,6 @@
 #include "ops/qgemm_driver.h"
 
 #include <algorithm>
-#include <cstring>
 #include <cstdint>
 #include <limits>
 #include <memory>

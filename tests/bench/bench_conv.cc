@@ -5,6 +5,8 @@
 // Usage: bench_conv [seconds per measurement, default 0.3] [rounds, default 3]
 //   Each measurement is `rounds` rounds of >= seconds/rounds (and >= 2 calls) after one warm-up
 //   call per round; rounds of all implementations of a case are interleaved; median of all calls.
+//   1-thread calls are timed by the calling thread's CPU time, all-thread calls by the wall clock
+//   (QK_BENCH_WALL_CLOCK=1: wall clock for both).
 #include <time.h>
 
 #include <Eigen/Core>

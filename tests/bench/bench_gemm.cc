@@ -6,6 +6,8 @@
 //   Each measurement is `rounds` rounds of >= seconds/rounds (and >= 2 calls) after one warm-up
 //   call per round; the rounds of all implementations of a shape are interleaved, and the median
 //   of every timed call is reported. "1x4096" as filter runs the shapes whose name contains it.
+//   1-thread calls are timed by the calling thread's CPU time, all-thread calls by the wall clock
+//   (QK_BENCH_WALL_CLOCK=1: wall clock for both).
 #include <time.h>
 
 #include <Eigen/Core>

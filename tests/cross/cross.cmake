@@ -44,8 +44,11 @@ if(_qk_cores LESS 1)
 endif()
 add_test(NAME cross_aarch64_ctest
          COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/ctest-aarch64.sh ${CMAKE_BINARY_DIR}/cross-aarch64-build ${_qk_cores})
+# The nested build uses this build's cmake, ctest, generator and warning policy.
+set(_qk_cross_env CMAKE=${CMAKE_COMMAND} CTEST=${CMAKE_CTEST_COMMAND} "QK_CROSS_GENERATOR=${CMAKE_GENERATOR}"
+    QK_CROSS_CMAKE_ARGS=-DQK_WERROR=${QK_WERROR})
 set_tests_properties(cross_aarch64_ctest PROPERTIES
-  ENVIRONMENT "CMAKE=${CMAKE_COMMAND};CTEST=${CMAKE_CTEST_COMMAND};QK_CROSS_GENERATOR=${CMAKE_GENERATOR};QK_CROSS_CMAKE_ARGS=-DQK_WERROR=${QK_WERROR}"
+  ENVIRONMENT "${_qk_cross_env}"
   # It builds with every core: a parallel ctest then runs nothing else beside it.
   PROCESSORS ${_qk_cores}
   LABELS "cross" TIMEOUT 3600)

@@ -17,7 +17,7 @@ set_tests_properties(test_kernels_isa_env_bogus PROPERTIES ENVIRONMENT "QK_ISA=b
 # only when both tools are installed: apt-get install g++-aarch64-linux-gnu qemu-user.
 find_program(QK_AARCH64_CXX aarch64-linux-gnu-g++)
 find_program(QK_QEMU_AARCH64 qemu-aarch64)
-if(QK_AARCH64_CXX AND QK_QEMU_AARCH64)
+if(NOT CMAKE_CROSSCOMPILING AND QK_AARCH64_CXX AND QK_QEMU_AARCH64)
   add_test(NAME cross_aarch64_neon
            COMMAND bash ${PROJECT_SOURCE_DIR}/tests/cross/run-aarch64.sh ${CMAKE_CURRENT_BINARY_DIR}/cross-aarch64)
   set_tests_properties(cross_aarch64_neon PROPERTIES

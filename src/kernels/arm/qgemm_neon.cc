@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// AArch64 NEON (ARMv8.0, no extra -march flags) int8 GEMM family "neon", mirroring
-// kernels/gemm/qgemm_scalar.cc (ukernel and gemm_epilogue_scalar) bit for bit. Its epilogue is
-// also the epilogue of the "neondot" family. Without QK_BUILD_NEON on aarch64 this file is a stub
-// (have_built_qgemm__neon() is false, the getter leaves the table empty).
+// AArch64 NEON (ARMv8.0, no -march flag) GEMM family "neon", mirrors scalar + gemm_epilogue_scalar.
+// Bit for bit equal to the scalar family (kernels/gemm/qgemm_scalar.cc) and epilogue
+// (kernels/gemm/qgemm_epilogue.cc); the epilogue here is also the "neondot" family's. Without
+// QK_BUILD_NEON on aarch64 this file is a stub (have_built_qgemm__neon() is false, the getter
+// leaves the table empty), and dispatch never selects it.
 #include "kernels/gemm/qgemm_kernel.h"
 
 #include <cstring>

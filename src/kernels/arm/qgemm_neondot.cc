@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// AArch64 ARMv8.2 dot-product int8 GEMM family "neondot" (-march=armv8.2-a+dotprod), mirroring
-// kernels/gemm/qgemm_scalar.cc bit for bit; the epilogue is the "neon" family's. Without
-// QK_BUILD_NEON and __ARM_FEATURE_DOTPROD this file is a stub (have_built_qgemm__neondot() is
-// false, the getter leaves the table empty).
+// AArch64 ARMv8.2 dot product (-march=armv8.2-a+dotprod) GEMM family "neondot", mirrors scalar.
+// Bit for bit equal to the scalar family (kernels/gemm/qgemm_scalar.cc); the epilogue is the
+// "neon" family's. Without QK_BUILD_NEON and __ARM_FEATURE_DOTPROD this file is a stub
+// (have_built_qgemm__neondot() is false, the getter leaves the table empty), and dispatch never
+// selects it.
 #include "kernels/gemm/qgemm_kernel.h"
 
 #include <cstring>
