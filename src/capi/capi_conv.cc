@@ -26,8 +26,8 @@ extern "C" {
 QK_API qk_status qk_qconv2d_create(const int8_t* weights, const int64_t weight_shape[4],
                                    const qk_qparams* weight_qparams, const float* bias, const int64_t stride[2],
                                    const int64_t padding[4], const int64_t dilation[2], int64_t groups,
-                                   const qk_qparams* input_qparams, const qk_qparams* output_qparams,
-                                   float output_min, float output_max, qk_requant_mode mode, qk_qconv2d** op_out) {
+                                   const qk_qparams* input_qparams, const qk_qparams* output_qparams, float output_min,
+                                   float output_max, qk_requant_mode mode, qk_qconv2d** op_out) {
   return QK_GUARD({
     QK_REQUIRE_NOT_NULL(weights);
     QK_REQUIRE_NOT_NULL(weight_shape);
@@ -42,9 +42,9 @@ QK_API qk_status qk_qconv2d_create(const int8_t* weights, const int64_t weight_s
                "mode %d is not a valid value", static_cast<int>(mode));
     const qk::ConvGeometry g = qk::conv_geometry(weight_shape, stride, padding, dilation, groups);
     auto handle = std::make_unique<qk_qconv2d>();
-    handle->op = std::make_unique<qk::QConv2d>(weights, g, weight_qparams->qp, bias, input_qparams->qp,
-                                               output_qparams->qp, output_min, output_max,
-                                               mode == QK_REQUANT_FIXED_POINT);
+    handle->op =
+        std::make_unique<qk::QConv2d>(weights, g, weight_qparams->qp, bias, input_qparams->qp, output_qparams->qp,
+                                      output_min, output_max, mode == QK_REQUANT_FIXED_POINT);
     *op_out = handle.release();
   });
 }
@@ -89,8 +89,8 @@ QK_API qk_status qk_max_pool2d(qk_dtype dtype, const void* input, size_t input_b
 
 QK_API qk_status qk_avg_pool2d(const qk_qparams* input_qparams, const qk_qparams* output_qparams, const void* input,
                                size_t input_bytes, const int64_t nhwc_shape[4], const int64_t kernel[2],
-                               const int64_t stride[2], const int64_t padding[4], int count_include_pad,
-                               void* output, size_t output_bytes) {
+                               const int64_t stride[2], const int64_t padding[4], int count_include_pad, void* output,
+                               size_t output_bytes) {
   return QK_GUARD({
     QK_REQUIRE_NOT_NULL(input_qparams);
     QK_REQUIRE_NOT_NULL(output_qparams);
@@ -105,14 +105,13 @@ QK_API qk_status qk_avg_pool2d(const qk_qparams* input_qparams, const qk_qparams
 }
 
 QK_API qk_status qk_global_avg_pool2d(const qk_qparams* input_qparams, const qk_qparams* output_qparams,
-                                      const void* input, size_t input_bytes, const int64_t nhwc_shape[4],
-                                      void* output, size_t output_bytes) {
+                                      const void* input, size_t input_bytes, const int64_t nhwc_shape[4], void* output,
+                                      size_t output_bytes) {
   return QK_GUARD({
     QK_REQUIRE_NOT_NULL(input_qparams);
     QK_REQUIRE_NOT_NULL(output_qparams);
     QK_REQUIRE_NOT_NULL(nhwc_shape);
-    qk::global_avg_pool2d(input_qparams->qp, output_qparams->qp, input, input_bytes, nhwc_shape, output,
-                          output_bytes);
+    qk::global_avg_pool2d(input_qparams->qp, output_qparams->qp, input, input_bytes, nhwc_shape, output, output_bytes);
   });
 }
 

@@ -40,8 +40,8 @@ struct DepthwiseKernel {
   // kind kQuantized with row_offset == nullptr and col_offset as above; output pixel p is written
   // at out + p * out_stride (bytes). Packed weights are read-only: one kernel may run on many
   // threads at once.
-  void (*run)(size_t pixels, size_t taps, size_t channels, const uint8_t* const* in, size_t in_stride,
-              bool in_signed, const void* packed, const GemmEpilogue& ep, uint8_t* out, size_t out_stride) = nullptr;
+  void (*run)(size_t pixels, size_t taps, size_t channels, const uint8_t* const* in, size_t in_stride, bool in_signed,
+              const void* packed, const GemmEpilogue& ep, uint8_t* out, size_t out_stride) = nullptr;
 };
 
 void get_depthwise_kernel__scalar(DepthwiseKernel* k);

@@ -16,8 +16,8 @@
 namespace qk {
 
 ActivationQuant activation_quant(const QParams& qp, const char* what) {
-  QK_FAIL_IF(qp.dtype != DType::kU8 && qp.dtype != DType::kS8, kInvalidArgument,
-             "%s must have dtype u8 or s8, not %s", what, dtype_name(qp.dtype));
+  QK_FAIL_IF(qp.dtype != DType::kU8 && qp.dtype != DType::kS8, kInvalidArgument, "%s must have dtype u8 or s8, not %s",
+             what, dtype_name(qp.dtype));
   QK_FAIL_IF(!is_per_tensor(qp.scheme) || qp.count() != 1, kInvalidArgument,
              "%s must be per-tensor (one scale), not %s with %zu scales", what, qscheme_name(qp.scheme), qp.count());
   ActivationQuant q;
@@ -145,8 +145,10 @@ void dequantize_nhwc_to_nchw(const QParams& qp, const void* src, size_t src_byte
         const size_t i = per_tensor ? 0 : c;
         float* y = dst + (n * d.c + c) * d.hw + p0;
         const uint8_t* t = tile.data() + c * kTile;
-        if (is_signed) k.dequantize_s8(reinterpret_cast<const int8_t*>(t), len, qp.scales[i], qp.zero_points[i], y);
-        else k.dequantize_u8(t, len, qp.scales[i], qp.zero_points[i], y);
+        if (is_signed)
+          k.dequantize_s8(reinterpret_cast<const int8_t*>(t), len, qp.scales[i], qp.zero_points[i], y);
+        else
+          k.dequantize_u8(t, len, qp.scales[i], qp.zero_points[i], y);
       }
     }
   }

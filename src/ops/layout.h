@@ -14,7 +14,7 @@ namespace qk {
 struct ActivationQuant {
   float scale = 1.0f;
   int32_t zero_point = 0;
-  int32_t type_min = 0;  // the dtype's range: outputs are clamped to it (as PyTorch's quantized
+  int32_t type_min = 0;    // the dtype's range: outputs are clamped to it (as PyTorch's quantized
   int32_t type_max = 255;  // ops do; the qparams' quant range only shaped the scale)
   bool is_signed = false;  // s8 (true) or u8
 };

@@ -32,8 +32,8 @@ void valid_taps(int64_t base, int64_t d, int64_t size_k, int64_t extent, int64_t
 void check_param(const int64_t* values, size_t count, int64_t min_value, const char* what) {
   QK_FAIL_IF(values == nullptr, kInvalidArgument, "argument '%s' is NULL", what);
   for (size_t i = 0; i < count; ++i) {
-    QK_FAIL_IF(values[i] < min_value || values[i] > kMaxParam, kInvalidArgument, "%s[%zu] = %lld is outside [%lld, 2^31]",
-               what, i, (long long)values[i], (long long)min_value);
+    QK_FAIL_IF(values[i] < min_value || values[i] > kMaxParam, kInvalidArgument,
+               "%s[%zu] = %lld is outside [%lld, 2^31]", what, i, (long long)values[i], (long long)min_value);
   }
 }
 
@@ -58,9 +58,8 @@ void check_buffers(const PoolGeometry& g, const void* input, size_t input_bytes,
   const uint64_t in_count = g.input_count(), out_count = g.output_count();
   QK_FAIL_IF(input_bytes < in_count, kInvalidArgument, "input holds %zu bytes but the shape needs %llu", input_bytes,
              (unsigned long long)in_count);
-  QK_FAIL_IF(output_bytes < out_count * out_elem_bytes, kInvalidArgument,
-             "output holds %zu bytes but %llu are needed", output_bytes,
-             (unsigned long long)(out_count * out_elem_bytes));
+  QK_FAIL_IF(output_bytes < out_count * out_elem_bytes, kInvalidArgument, "output holds %zu bytes but %llu are needed",
+             output_bytes, (unsigned long long)(out_count * out_elem_bytes));
   QK_FAIL_IF(in_count > 0 && input == nullptr, kInvalidArgument, "argument 'input' is NULL");
   QK_FAIL_IF(out_count > 0 && output == nullptr, kInvalidArgument, "argument 'output' is NULL");
   QK_FAIL_IF(bytes_overlap(input, in_count, output, out_count * out_elem_bytes), kInvalidArgument,
@@ -136,8 +135,7 @@ void avg_pool_impl(const T* in, const PoolGeometry& g, bool include_pad, float i
         const float multiplier = include_pad ? full_multiplier : in_scale / (out_scale * static_cast<float>(count));
         const int64_t pad_taps = count - valid;
         T* o = out + ((n * g.out_h + oy) * g.out_w + ox) * g.c;
-        for (size_t i = 0; i < c; ++i)
-          o[i] = avg_output<T>(int64_t(sum[i]) + pad_taps * r.in_zp, count, multiplier, r);
+        for (size_t i = 0; i < c; ++i) o[i] = avg_output<T>(int64_t(sum[i]) + pad_taps * r.in_zp, count, multiplier, r);
       }
     }
 }

@@ -32,8 +32,10 @@ template <typename TA, typename TB>
 void add_to(const void* a, const void* b, size_t count, const AddParams& p, bool out_signed, void* out) {
   const TA* pa = static_cast<const TA*>(a);
   const TB* pb = static_cast<const TB*>(b);
-  if (out_signed) add_loop(pa, pb, count, p, static_cast<int8_t*>(out));
-  else add_loop(pa, pb, count, p, static_cast<uint8_t*>(out));
+  if (out_signed)
+    add_loop(pa, pb, count, p, static_cast<int8_t*>(out));
+  else
+    add_loop(pa, pb, count, p, static_cast<uint8_t*>(out));
 }
 
 }  // namespace
@@ -52,8 +54,8 @@ void qadd(const QParams& a_qp, const void* a, const QParams& b_qp, const void* b
   // Both terms stay finite (|q - zp| <= 255), so their sum can saturate to +-Inf but never be
   // Inf - Inf = NaN.
   QK_FAIL_IF(!std::isfinite(p.a_mul * 256.0f) || !std::isfinite(p.b_mul * 256.0f), kInvalidArgument,
-             "input scale / output scale is too large (a %g, b %g, output %g)", (double)qa.scale,
-             (double)qb.scale, (double)qo.scale);
+             "input scale / output scale is too large (a %g, b %g, output %g)", (double)qa.scale, (double)qb.scale,
+             (double)qo.scale);
   p.a_zp = qa.zero_point;
   p.b_zp = qb.zero_point;
   p.out_zp = qo.zero_point;
@@ -64,16 +66,18 @@ void qadd(const QParams& a_qp, const void* a, const QParams& b_qp, const void* b
   QK_FAIL_IF(b == nullptr, kInvalidArgument, "argument 'b' is NULL");
   QK_FAIL_IF(output == nullptr, kInvalidArgument, "argument 'output' is NULL");
   // Element i is read before it is written, so exact aliasing is safe; a shifted overlap is not.
-  QK_FAIL_IF(output != a && bytes_overlap(output, count, a, count), kInvalidArgument,
-             "output partially overlaps a");
-  QK_FAIL_IF(output != b && bytes_overlap(output, count, b, count), kInvalidArgument,
-             "output partially overlaps b");
+  QK_FAIL_IF(output != a && bytes_overlap(output, count, a, count), kInvalidArgument, "output partially overlaps a");
+  QK_FAIL_IF(output != b && bytes_overlap(output, count, b, count), kInvalidArgument, "output partially overlaps b");
   if (qa.is_signed) {
-    if (qb.is_signed) add_to<int8_t, int8_t>(a, b, count, p, qo.is_signed, output);
-    else add_to<int8_t, uint8_t>(a, b, count, p, qo.is_signed, output);
+    if (qb.is_signed)
+      add_to<int8_t, int8_t>(a, b, count, p, qo.is_signed, output);
+    else
+      add_to<int8_t, uint8_t>(a, b, count, p, qo.is_signed, output);
   } else {
-    if (qb.is_signed) add_to<uint8_t, int8_t>(a, b, count, p, qo.is_signed, output);
-    else add_to<uint8_t, uint8_t>(a, b, count, p, qo.is_signed, output);
+    if (qb.is_signed)
+      add_to<uint8_t, int8_t>(a, b, count, p, qo.is_signed, output);
+    else
+      add_to<uint8_t, uint8_t>(a, b, count, p, qo.is_signed, output);
   }
 }
 

@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "quantkit/quantkit.h"
@@ -53,14 +54,17 @@ bool use_thread_cpu_clock(int threads) {
 }
 
 // One round: a warm-up call, then timed calls until their times add up to `seconds` and >= 2 ran.
-void time_round(const std::function<void()>& run, double seconds, bool cpu_clock, std::vector<double>* samples) {
+// `samples` receives the reported clock (CPU time when cpu_clock), `wall_samples` the wall time.
+void time_round(const std::function<void()>& run, double seconds, bool cpu_clock, std::vector<double>* samples,
+                std::vector<double>* wall_samples) {
   run();
   double total = 0.0;
   for (int calls = 1;; ++calls) {
-    const double t0 = cpu_clock ? thread_cpu_seconds() : now_seconds();
+    const double c0 = cpu_clock ? thread_cpu_seconds() : 0.0, w0 = now_seconds();
     run();
-    const double t = (cpu_clock ? thread_cpu_seconds() : now_seconds()) - t0;
+    const double w = now_seconds() - w0, t = cpu_clock ? thread_cpu_seconds() - c0 : w;
     samples->push_back(t);
+    wall_samples->push_back(w);
     total += t;
     if (calls >= 2 && total >= seconds) break;
   }
@@ -339,9 +343,11 @@ struct EigenIm2col {
 };
 
 struct Candidate {
+  Candidate(std::string r, std::string d, std::function<void()> f)
+      : row(std::move(r)), detail(std::move(d)), run(std::move(f)) {}
   std::string row, detail;
   std::function<void()> run;
-  std::vector<double> samples;
+  std::vector<double> samples, wall_samples;
 };
 
 }  // namespace
@@ -396,7 +402,8 @@ int main(int argc, char** argv) {
 
   const int thread_configs[2] = {1, all_threads};
   const char* thread_names[2] = {"1 thread", "all threads"};
-  std::map<std::string, std::map<std::string, double>> seconds_of[2];  // row -> case -> median s
+  // row -> case -> median seconds (reported clock; wall_of: wall clock)
+  std::map<std::string, std::map<std::string, double>> seconds_of[2], wall_of[2];
   std::vector<std::string> rows;
   std::map<std::string, std::string> details;
   std::vector<std::string> checks;
@@ -453,12 +460,10 @@ int main(int argc, char** argv) {
       for (const auto& op : ops) {
         qk_qconv2d* o = op.second;
         cands.push_back({"QuantKit u8 (" + op.first + ")",
-                         "qk_qconv2d_run, created with qk_set_isa(\"" + op.first + "\")",
-                         [&, o, pool] {
+                         "qk_qconv2d_run, created with qk_set_isa(\"" + op.first + "\")", [&, o, pool] {
                            check(qk_qconv2d_run(o, 1, c.h, c.w, p.x.data(), p.x.size(), out_u8.data(), out_count, pool),
                                  "qk_qconv2d_run");
-                         },
-                         {}});
+                         }});
       }
 #if QK_BENCH_HAVE_DNNL
       std::vector<std::unique_ptr<DnnlConv>> dnnl_ops;
@@ -467,7 +472,7 @@ int main(int argc, char** argv) {
         try {
           dnnl_ops.emplace_back(new DnnlConv(p, kind));
           DnnlConv* d = dnnl_ops.back().get();
-          cands.push_back({dnnl_rows[kind], "convolution_forward " + d->impl, [d] { d->run(); }, {}});
+          cands.push_back({dnnl_rows[kind], "convolution_forward " + d->impl, [d] { d->run(); }});
         } catch (const dnnl::error& e) {
           std::fprintf(stderr, "oneDNN %s %s: %s\n", dnnl_rows[kind], c.name.c_str(), e.what());
         }
@@ -478,14 +483,15 @@ int main(int argc, char** argv) {
         eig.reset(new EigenIm2col(p));
         EigenIm2col* e = eig.get();
         cands.push_back(
-            {"Eigen f32 im2col+GEMM", "im2col (OpenMP loop) + Eigen GEMM", [e, threads] { e->run(threads); }, {}});
+            {"Eigen f32 im2col+GEMM", "im2col (OpenMP loop) + Eigen GEMM", [e, threads] { e->run(threads); }});
       }
       for (int r = 0; r < rounds; ++r)
         for (Candidate& cand : cands)
-          time_round(cand.run, seconds / rounds, use_thread_cpu_clock(threads), &cand.samples);
+          time_round(cand.run, seconds / rounds, use_thread_cpu_clock(threads), &cand.samples, &cand.wall_samples);
       for (const Candidate& cand : cands) {
         if (std::find(rows.begin(), rows.end(), cand.row) == rows.end()) rows.push_back(cand.row);
         seconds_of[tc][cand.row][c.name] = median(cand.samples);
+        wall_of[tc][cand.row][c.name] = median(cand.wall_samples);
         if (tc == 0) details[cand.row] += (details[cand.row].empty() ? "" : "; ") + c.name + ": " + cand.detail;
       }
       std::fprintf(stderr, "done: %s, %s\n", c.name.c_str(), thread_names[tc]);
@@ -497,12 +503,14 @@ int main(int argc, char** argv) {
   }
   set_peer_threads(all_threads);
 
-  auto get = [&](int tc, const std::string& row, const std::string& cs) -> double {
-    auto r = seconds_of[tc].find(row);
-    if (r == seconds_of[tc].end()) return NAN;
+  auto find = [](const std::map<std::string, std::map<std::string, double>>& m, const std::string& row,
+                 const std::string& cs) -> double {
+    auto r = m.find(row);
+    if (r == m.end()) return NAN;
     auto s = r->second.find(cs);
     return s == r->second.end() ? NAN : s->second;
   };
+  auto get = [&](int tc, const std::string& row, const std::string& cs) { return find(seconds_of[tc], row, cs); };
   // GOPS table: one column per (case, thread config).
   std::printf("\n## GOPS (median time)\n\n| implementation |");
   for (const ConvCase& c : cases)
@@ -552,6 +560,38 @@ int main(int argc, char** argv) {
         line += cell;
       }
     if (any) std::printf("%s\n", line.c_str());
+  }
+  if (all_threads > 1) {
+    std::printf("\n## Scaling, all threads (%d) / 1 thread, both by the wall clock\n\n| implementation |", all_threads);
+    for (const ConvCase& c : cases) std::printf(" %s |", c.name.c_str());
+    std::printf("\n|---|");
+    for (size_t i = 0; i < cases.size(); ++i) std::printf("---:|");
+    std::printf("\n");
+    for (const std::string& row : rows) {
+      std::printf("| %s |", row.c_str());
+      for (const ConvCase& c : cases) {
+        const double t1 = find(wall_of[0], row, c.name), tn = find(wall_of[1], row, c.name);
+        if (std::isnan(t1) || std::isnan(tn))
+          std::printf(" n/a |");
+        else
+          std::printf(" %.2fx |", t1 / tn);
+      }
+      std::printf("\n");
+    }
+  }
+  if (use_thread_cpu_clock(1)) {
+    double lo = INFINITY, hi = 0.0;
+    for (const std::string& row : rows)
+      for (const ConvCase& c : cases) {
+        const double share = find(seconds_of[0], row, c.name) / find(wall_of[0], row, c.name);
+        if (std::isnan(share)) continue;
+        lo = std::min(lo, share);
+        hi = std::max(hi, share);
+      }
+    std::printf(
+        "\nCore share of the 1-thread runs (CPU time / wall time, 1.00 = the core was not shared): "
+        "%.2f to %.2f\n",
+        lo, hi);
   }
   std::printf("\n## Implementations\n\n");
   for (const std::string& row : rows) std::printf("- %s: %s\n", row.c_str(), details[row].c_str());

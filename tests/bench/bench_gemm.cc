@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "quantkit/quantkit.h"
@@ -61,14 +62,17 @@ bool use_thread_cpu_clock(int threads) {
 }
 
 // One round: a warm-up call, then timed calls until their times add up to `seconds` and >= 2 ran.
-void time_round(const std::function<void()>& run, double seconds, bool cpu_clock, std::vector<double>* samples) {
+// `samples` receives the reported clock (CPU time when cpu_clock), `wall_samples` the wall time.
+void time_round(const std::function<void()>& run, double seconds, bool cpu_clock, std::vector<double>* samples,
+                std::vector<double>* wall_samples) {
   run();
   double total = 0.0;
   for (int calls = 1;; ++calls) {
-    const double t0 = cpu_clock ? thread_cpu_seconds() : now_seconds();
+    const double c0 = cpu_clock ? thread_cpu_seconds() : 0.0, w0 = now_seconds();
     run();
-    const double t = (cpu_clock ? thread_cpu_seconds() : now_seconds()) - t0;
+    const double w = now_seconds() - w0, t = cpu_clock ? thread_cpu_seconds() - c0 : w;
     samples->push_back(t);
+    wall_samples->push_back(w);
     total += t;
     if (calls >= 2 && total >= seconds) break;
   }
@@ -337,25 +341,32 @@ struct DnnlMatmul {
 
 struct Table {
   std::vector<std::string> rows;
-  std::map<std::string, std::string> kernel;                  // row -> implementation detail
-  std::map<std::string, std::map<std::string, double>> gops;  // row -> shape -> GOPS
-  void add(const std::string& row, const std::string& shape, double value, const std::string& detail) {
+  std::map<std::string, std::string> kernel;                        // row -> implementation detail
+  std::map<std::string, std::map<std::string, double>> gops, wall;  // row -> shape -> GOPS (wall: wall clock)
+  void add(const std::string& row, const std::string& shape, double value, double wall_value,
+           const std::string& detail) {
     if (!gops.count(row)) rows.push_back(row);
     gops[row][shape] = value;
+    wall[row][shape] = wall_value;
     if (!detail.empty()) kernel[row] = detail;
   }
-  double get(const std::string& row, const std::string& shape) const {
-    auto r = gops.find(row);
-    if (r == gops.end()) return NAN;
+  static double find(const std::map<std::string, std::map<std::string, double>>& m, const std::string& row,
+                     const std::string& shape) {
+    auto r = m.find(row);
+    if (r == m.end()) return NAN;
     auto s = r->second.find(shape);
     return s == r->second.end() ? NAN : s->second;
   }
+  double get(const std::string& row, const std::string& shape) const { return find(gops, row, shape); }
+  double get_wall(const std::string& row, const std::string& shape) const { return find(wall, row, shape); }
 };
 
 struct Candidate {
+  Candidate(std::string r, std::string d, std::function<void()> f)
+      : row(std::move(r)), detail(std::move(d)), run(std::move(f)) {}
   std::string row, detail;
   std::function<void()> run;
-  std::vector<double> samples;
+  std::vector<double> samples, wall_samples;
 };
 
 }  // namespace
@@ -535,16 +546,12 @@ int main(int argc, char** argv) {
       set_peer_threads(threads);
       std::vector<Candidate> cands;
       for (const QkPath& q : paths) {
-        cands.push_back({"QuantKit s32 (" + q.isa + ")",
-                         "qk_qlinear_run, QK_OUTPUT_S32",
-                         [&, q, pool] { run_qlinear(q.s32, p, out_s32.data(), 4, pool); },
-                         {}});
+        cands.push_back({"QuantKit s32 (" + q.isa + ")", "qk_qlinear_run, QK_OUTPUT_S32",
+                         [&, q, pool] { run_qlinear(q.s32, p, out_s32.data(), 4, pool); }});
       }
       for (const QkPath& q : paths) {
-        cands.push_back({"QuantKit u8 (" + q.isa + ")",
-                         "qk_qlinear_run, QK_OUTPUT_QUANTIZED u8, float requant",
-                         [&, q, pool] { run_qlinear(q.u8, p, out_u8.data(), 1, pool); },
-                         {}});
+        cands.push_back({"QuantKit u8 (" + q.isa + ")", "qk_qlinear_run, QK_OUTPUT_QUANTIZED u8, float requant",
+                         [&, q, pool] { run_qlinear(q.u8, p, out_u8.data(), 1, pool); }});
       }
 #if QK_BENCH_HAVE_DNNL
       std::vector<std::unique_ptr<DnnlMatmul>> dnnl_ops;
@@ -553,35 +560,29 @@ int main(int argc, char** argv) {
           dnnl_ops.emplace_back(new DnnlMatmul(p, u8 != 0));
           DnnlMatmul* d = dnnl_ops.back().get();
           cands.push_back({u8 ? "oneDNN u8s8u8 (zero points, scales)" : "oneDNN u8s8s32 (src zero point)",
-                           "matmul " + d->impl,
-                           [d] { d->run(); },
-                           {}});
+                           "matmul " + d->impl, [d] { d->run(); }});
         } catch (const dnnl::error& e) {
           std::fprintf(stderr, "oneDNN matmul %s: %s\n", sn.c_str(), e.what());
         }
       }
 #endif
       using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-      cands.push_back({"Eigen f32",
-                       "C.noalias() = A * W.transpose()",
-                       [&] {
+      cands.push_back({"Eigen f32", "C.noalias() = A * W.transpose()", [&] {
                          Eigen::Map<const RowMat> A(p.af.data(), s.m, s.k), W(p.wf.data(), s.n, s.k);
                          Eigen::Map<RowMat> C(out_f32.data(), s.m, s.n);
                          C.noalias() = A * W.transpose();
-                       },
-                       {}});
+                       }});
 #if QK_BENCH_HAVE_OPENBLAS
-      cands.push_back({"OpenBLAS f32",
-                       "cblas_sgemm(RowMajor, NoTrans, Trans)",
-                       [&] {
+      cands.push_back({"OpenBLAS f32", "cblas_sgemm(RowMajor, NoTrans, Trans)", [&] {
                          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(s.m), int(s.n), int(s.k), 1.0f,
                                      p.af.data(), int(s.k), p.wf.data(), int(s.k), 0.0f, out_f32.data(), int(s.n));
-                       },
-                       {}});
+                       }});
 #endif
       for (int r = 0; r < rounds; ++r)
-        for (Candidate& c : cands) time_round(c.run, seconds / rounds, use_thread_cpu_clock(threads), &c.samples);
-      for (const Candidate& c : cands) tables[tc].add(c.row, sn, s.ops() / median(c.samples) / 1e9, c.detail);
+        for (Candidate& c : cands)
+          time_round(c.run, seconds / rounds, use_thread_cpu_clock(threads), &c.samples, &c.wall_samples);
+      for (const Candidate& c : cands)
+        tables[tc].add(c.row, sn, s.ops() / median(c.samples) / 1e9, s.ops() / median(c.wall_samples) / 1e9, c.detail);
       std::fprintf(stderr, "done: %s, %s\n", sn.c_str(), thread_names[tc]);
     }
     for (QkPath& q : paths) destroy_qk_path(&q);
@@ -651,7 +652,7 @@ int main(int argc, char** argv) {
     }
   }
   if (!tables[1].rows.empty()) {
-    std::printf("\n## Scaling, all threads (%d) / 1 thread\n\n| implementation |", all_threads);
+    std::printf("\n## Scaling, all threads (%d) / 1 thread, both by the wall clock\n\n| implementation |", all_threads);
     for (const Shape& s : shapes) std::printf(" %s |", s.name().c_str());
     std::printf("\n|---|");
     for (size_t i = 0; i < shapes.size(); ++i) std::printf("---:|");
@@ -659,9 +660,24 @@ int main(int argc, char** argv) {
     for (const std::string& row : tables[0].rows) {
       std::printf("| %s |", row.c_str());
       for (const Shape& s : shapes)
-        std::printf(" %.2fx |", tables[1].get(row, s.name()) / tables[0].get(row, s.name()));
+        std::printf(" %.2fx |", tables[1].get_wall(row, s.name()) / tables[0].get_wall(row, s.name()));
       std::printf("\n");
     }
+  }
+  // How much of the core the 1-thread runs had: wall-clock GOPS / CPU-time GOPS (1.00 = not shared).
+  if (use_thread_cpu_clock(1)) {
+    double lo = INFINITY, hi = 0.0;
+    for (const std::string& row : tables[0].rows)
+      for (const Shape& s : shapes) {
+        const double share = tables[0].get_wall(row, s.name()) / tables[0].get(row, s.name());
+        if (std::isnan(share)) continue;
+        lo = std::min(lo, share);
+        hi = std::max(hi, share);
+      }
+    std::printf(
+        "\nCore share of the 1-thread runs (CPU time / wall time, 1.00 = the core was not shared): "
+        "%.2f to %.2f\n",
+        lo, hi);
   }
   std::printf("\n## Implementations\n\n");
   for (const std::string& row : tables[0].rows) std::printf("- %s: %s\n", row.c_str(), tables[0].kernel[row].c_str());

@@ -112,8 +112,8 @@ void conv_oracle_qconv2d(const conv_oracle_geometry* g, const conv_oracle_quant*
                 const int64_t iy = oy * g->sh - g->pad_top + ky * g->dh;
                 const int64_t ix = ox * g->sw - g->pad_left + kx * g->dw;
                 if (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w) continue;
-                const int32_t x = load_code(input, (size_t)(((b * g->in_h + iy) * g->in_w + ix) * g->in_c +
-                                                            grp * cin_g + ci), q->in_signed);
+                const int32_t x = load_code(
+                    input, (size_t)(((b * g->in_h + iy) * g->in_w + ix) * g->in_c + grp * cin_g + ci), q->in_signed);
                 const int32_t w = weights[((oc * cin_g + ci) * g->kh + ky) * g->kw + kx];
                 acc += (int64_t)(x - q->in_zp) * (w - q->w_zp[oc]);
               }

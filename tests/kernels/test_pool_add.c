@@ -110,12 +110,11 @@ static void test_max_pool_hand_computed(void** state) {
   (void)state;
   int8_t in[4 * 4 * 2];
   for (int i = 0; i < 16; ++i) {
-    in[2 * i] = (int8_t)(i * 7 % 16);      /* channel 0: a permutation of 0..15 */
-    in[2 * i + 1] = (int8_t)(-100 + i);    /* channel 1: negative, increasing */
+    in[2 * i] = (int8_t)(i * 7 % 16);   /* channel 0: a permutation of 0..15 */
+    in[2 * i + 1] = (int8_t)(-100 + i); /* channel 1: negative, increasing */
   }
   /* channel 0 rows: [0 7 14 5] [12 3 10 1] [8 15 6 13] [4 11 2 9] */
-  const int64_t shape[4] = {1, 4, 4, 2}, kernel[2] = {2, 2}, stride[2] = {2, 2}, pad[4] = {0, 0, 0, 0},
-                dil[2] = {1, 1};
+  const int64_t shape[4] = {1, 4, 4, 2}, kernel[2] = {2, 2}, stride[2] = {2, 2}, pad[4] = {0, 0, 0, 0}, dil[2] = {1, 1};
   int8_t out[2 * 2 * 2];
   assert_ok(qk_max_pool2d(QK_DTYPE_S8, in, sizeof in, shape, kernel, stride, pad, dil, out, sizeof out));
   const int8_t want[8] = {12, -95, 14, -93, 15, -87, 13, -85};
@@ -127,8 +126,7 @@ static void test_max_pool_padding_never_wins(void** state) {
   (void)state;
   int8_t in[3 * 3];
   for (int i = 0; i < 9; ++i) in[i] = (int8_t)(-90 + 10 * i); /* -90 .. -10 */
-  const int64_t shape[4] = {1, 3, 3, 1}, kernel[2] = {3, 3}, stride[2] = {2, 2}, pad[4] = {1, 1, 1, 1},
-                dil[2] = {1, 1};
+  const int64_t shape[4] = {1, 3, 3, 1}, kernel[2] = {3, 3}, stride[2] = {2, 2}, pad[4] = {1, 1, 1, 1}, dil[2] = {1, 1};
   int8_t out[4];
   assert_ok(qk_max_pool2d(QK_DTYPE_S8, in, sizeof in, shape, kernel, stride, pad, dil, out, sizeof out));
   /* windows centred on the corners: max of the 2x2 corner blocks */
@@ -141,8 +139,7 @@ static void test_max_pool_dilation(void** state) {
   (void)state;
   uint8_t in[25];
   for (int i = 0; i < 25; ++i) in[i] = (uint8_t)((i * 11) % 25); /* not monotonic */
-  const int64_t shape[4] = {1, 5, 5, 1}, kernel[2] = {2, 2}, stride[2] = {1, 1}, pad[4] = {0, 0, 0, 0},
-                dil[2] = {2, 2};
+  const int64_t shape[4] = {1, 5, 5, 1}, kernel[2] = {2, 2}, stride[2] = {1, 1}, pad[4] = {0, 0, 0, 0}, dil[2] = {2, 2};
   uint8_t out[9];
   assert_ok(qk_max_pool2d(QK_DTYPE_U8, in, sizeof in, shape, kernel, stride, pad, dil, out, sizeof out));
   for (int y = 0; y < 3; ++y)
@@ -154,8 +151,7 @@ static void test_max_pool_dilation(void** state) {
     }
 }
 
-/* Random shapes, strides, asymmetric padding and dilation, u8 and s8, against the oracle
- * (geometries with a window entirely in padding must be rejected instead). */
+/* Random max-pool geometries match the oracle; those with a window entirely in padding are rejected. */
 static void test_max_pool_random_matches_oracle(void** state) {
   (void)state;
   qk_test_rng rng = {0xA11CEull};
@@ -190,8 +186,8 @@ static void test_max_pool_random_matches_oracle(void** state) {
     const int64_t shape[4] = {g.n, g.h, g.w, g.c}, kernel[2] = {g.kh, g.kw}, stride[2] = {g.sh, g.sw},
                   pad[4] = {g.pt, g.pl, g.pb, g.pr}, dil[2] = {g.dh, g.dw};
     memset(got, 0x77, out_n + 1);
-    const qk_status s = qk_max_pool2d(is_signed ? QK_DTYPE_S8 : QK_DTYPE_U8, in, in_n, shape, kernel, stride, pad,
-                                      dil, got, out_n);
+    const qk_status s =
+        qk_max_pool2d(is_signed ? QK_DTYPE_S8 : QK_DTYPE_U8, in, in_n, shape, kernel, stride, pad, dil, got, out_n);
     if (all_valid) {
       assert_ok(s);
       assert_memory_equal(got, want, out_n);
@@ -212,8 +208,7 @@ static void test_max_pool_random_matches_oracle(void** state) {
 
 /* ---- average pooling ------------------------------------------------------------------------- */
 
-/* 2x2 windows over a 2x2 image padded at the top/left: count_include_pad divides by 4 always,
- * otherwise by the real taps; 2.5 and 1.5 round to even. */
+/* count_include_pad divides by the whole window, otherwise by the real taps; ties round to even. */
 static void test_avg_pool_count_include_pad(void** state) {
   (void)state;
   const uint8_t in[4] = {1, 2, 3, 4};
@@ -249,10 +244,20 @@ static void test_avg_pool_random_matches_oracle(void** state) {
   qk_test_rng rng = {0xA5E7ull};
   int checked = 0;
   for (int it = 0; it < 200; ++it) {
-    pool_geom g = {rand_int(&rng, 1, 2), rand_int(&rng, 1, 8), rand_int(&rng, 1, 8), rand_int(&rng, 1, 17),
-                   rand_int(&rng, 1, 3),  rand_int(&rng, 1, 3), rand_int(&rng, 1, 2), rand_int(&rng, 1, 2),
-                   rand_int(&rng, 0, 1),  rand_int(&rng, 0, 1), rand_int(&rng, 0, 1), rand_int(&rng, 0, 1),
-                   1,                     1};
+    pool_geom g = {rand_int(&rng, 1, 2),
+                   rand_int(&rng, 1, 8),
+                   rand_int(&rng, 1, 8),
+                   rand_int(&rng, 1, 17),
+                   rand_int(&rng, 1, 3),
+                   rand_int(&rng, 1, 3),
+                   rand_int(&rng, 1, 2),
+                   rand_int(&rng, 1, 2),
+                   rand_int(&rng, 0, 1),
+                   rand_int(&rng, 0, 1),
+                   rand_int(&rng, 0, 1),
+                   rand_int(&rng, 0, 1),
+                   1,
+                   1};
     int64_t oh, ow;
     if (!pool_out(&g, &oh, &ow)) continue;
     /* PyTorch's rule pad <= kernel / 2 keeps every window on the input */
@@ -329,8 +334,7 @@ static void test_global_avg_pool(void** state) {
   }
 }
 
-/* Window in the padding, zero stride, kernel larger than the padded input, short buffers, wrong
- * dtypes or qparams, overlap: QK_ERR_INVALID_ARGUMENT and the output untouched. */
+/* Bad pooling geometry, buffers, dtypes, qparams or overlap: QK_ERR_INVALID_ARGUMENT, output untouched. */
 static void test_pool_argument_errors(void** state) {
   (void)state;
   uint8_t in[4 * 4 * 2] = {0};
@@ -360,8 +364,7 @@ static void test_pool_argument_errors(void** state) {
   assert_status(qk_max_pool2d(QK_DTYPE_U8, NULL, sizeof in, shape, k2, s1, p0, d1, out, sizeof out),
                 QK_ERR_INVALID_ARGUMENT);
   /* output overlapping the input */
-  assert_status(qk_max_pool2d(QK_DTYPE_U8, in, sizeof in, shape, k2, s1, p0, d1, in + 4, 18),
-                QK_ERR_INVALID_ARGUMENT);
+  assert_status(qk_max_pool2d(QK_DTYPE_U8, in, sizeof in, shape, k2, s1, p0, d1, in + 4, 18), QK_ERR_INVALID_ARGUMENT);
 
   qk_qparams* u8 = act_qparams(QK_DTYPE_U8, 0.1f, 3);
   qk_qparams* s8 = act_qparams(QK_DTYPE_S8, 0.1f, 3);
@@ -373,8 +376,7 @@ static void test_pool_argument_errors(void** state) {
   assert_status(qk_avg_pool2d(pc, u8, in, sizeof in, shape, k2, s1, p0, 1, out, sizeof out), QK_ERR_INVALID_ARGUMENT);
   assert_status(qk_avg_pool2d(u8, u8, in, sizeof in, shape, k5, s1, p0, 1, out, sizeof out), QK_ERR_INVALID_ARGUMENT);
   assert_status(qk_avg_pool2d(u8, u8, in, sizeof in, shape, k2, s1, p2, 0, out, sizeof out), QK_ERR_INVALID_ARGUMENT);
-  assert_status(qk_avg_pool2d(NULL, u8, in, sizeof in, shape, k2, s1, p0, 1, out, sizeof out),
-                QK_ERR_INVALID_ARGUMENT);
+  assert_status(qk_avg_pool2d(NULL, u8, in, sizeof in, shape, k2, s1, p0, 1, out, sizeof out), QK_ERR_INVALID_ARGUMENT);
   const int64_t empty_hw[4] = {1, 0, 4, 2};
   assert_status(qk_global_avg_pool2d(u8, u8, in, sizeof in, empty_hw, out, sizeof out), QK_ERR_INVALID_ARGUMENT);
   assert_status(qk_global_avg_pool2d(u8, u8, in, sizeof in, shape, out, 1), QK_ERR_INVALID_ARGUMENT);
@@ -391,8 +393,7 @@ static void test_pool_argument_errors(void** state) {
 
 /* ---- add ------------------------------------------------------------------------------------- */
 
-/* u8 a (zp 128, scale 0.5) + s8 b (scale 0.25) into u8 (zp 10, scale 1): worked by hand, with
- * ties to even, the dtype clamp, and a ReLU clamp at quantize(0) = 10. */
+/* u8 + s8 -> u8 worked by hand: ties to even, the dtype clamp, a ReLU clamp and an upper clamp. */
 static void test_qadd_hand_computed(void** state) {
   (void)state;
   qk_qparams* qa = act_qparams(QK_DTYPE_U8, 0.5f, 128);
@@ -415,8 +416,7 @@ static void test_qadd_hand_computed(void** state) {
   qk_qparams_destroy(qo);
 }
 
-/* Random dtype combinations, scales and zero points against the formula, out of place and in
- * place (output == a, output == b). */
+/* Random dtypes, scales and zero points match the formula, out of place and in place. */
 static void test_qadd_random_matches_oracle(void** state) {
   (void)state;
   qk_test_rng rng = {0xADDull};
@@ -470,8 +470,8 @@ static void test_qadd_argument_errors(void** state) {
   qk_qparams *s32 = NULL, *pc = NULL;
   const float sc = 0.1f, sc2[2] = {0.1f, 0.2f};
   const int32_t zp = 0, zp2[2] = {0, 0};
-  assert_ok(qk_qparams_create(QK_DTYPE_S32, QK_QSCHEME_PER_TENSOR_AFFINE, 0, 1, &sc, &zp, NULL, 1, INT32_MIN,
-                              INT32_MAX, &s32));
+  assert_ok(qk_qparams_create(QK_DTYPE_S32, QK_QSCHEME_PER_TENSOR_AFFINE, 0, 1, &sc, &zp, NULL, 1, INT32_MIN, INT32_MAX,
+                              &s32));
   assert_ok(qk_qparams_create(QK_DTYPE_U8, QK_QSCHEME_PER_CHANNEL_AFFINE, 0, 1, sc2, zp2, NULL, 2, 0, 255, &pc));
   uint8_t buf[16] = {0};
   uint8_t out[8];
@@ -499,9 +499,7 @@ static void test_qadd_argument_errors(void** state) {
 
 static int isa_invalid(void) { return strcmp(qk_isa_name(), "invalid") == 0; }
 
-/* NCHW f32 -> NHWC codes equals qk_quantize of the NCHW tensor, transposed: per-tensor u8 and
- * per-channel (axis 1) s8, NaN counted and mapped to the zero point; and back with
- * qk_dequantize_nhwc_to_nchw equal to qk_dequantize. */
+/* The converters equal qk_quantize / qk_dequantize plus a transpose (per-tensor, per-channel, NaN). */
 static void test_layout_matches_quantize(void** state) {
   (void)state;
   if (isa_invalid()) skip();
@@ -550,8 +548,7 @@ static void test_layout_matches_quantize(void** state) {
   qk_qparams_destroy(per_channel);
 }
 
-/* Per-channel qparams on another axis or with the wrong count, non-8-bit dtypes and NULLs are
- * QK_ERR_INVALID_ARGUMENT. */
+/* Per-channel qparams off axis 1 or miscounted, non-8-bit dtypes, NULLs: QK_ERR_INVALID_ARGUMENT. */
 static void test_layout_argument_errors(void** state) {
   (void)state;
   if (isa_invalid()) skip();
@@ -564,9 +561,10 @@ static void test_layout_argument_errors(void** state) {
   const float sc3[3] = {0.1f, 0.1f, 0.1f};
   const int32_t zp3[3] = {0, 0, 0};
   assert_ok(qk_qparams_create(QK_DTYPE_S8, QK_QSCHEME_PER_CHANNEL_SYMMETRIC, 0, 1, sc, zp, NULL, 2, -128, 127, &axis0));
-  assert_ok(qk_qparams_create(QK_DTYPE_S32, QK_QSCHEME_PER_TENSOR_AFFINE, 0, 1, sc, zp, NULL, 1, INT32_MIN, INT32_MAX,
-                              &s32));
-  assert_ok(qk_qparams_create(QK_DTYPE_S8, QK_QSCHEME_PER_CHANNEL_SYMMETRIC, 1, 1, sc3, zp3, NULL, 3, -128, 127, &three));
+  assert_ok(
+      qk_qparams_create(QK_DTYPE_S32, QK_QSCHEME_PER_TENSOR_AFFINE, 0, 1, sc, zp, NULL, 1, INT32_MIN, INT32_MAX, &s32));
+  assert_ok(
+      qk_qparams_create(QK_DTYPE_S8, QK_QSCHEME_PER_CHANNEL_SYMMETRIC, 1, 1, sc3, zp3, NULL, 3, -128, 127, &three));
   assert_status(qk_quantize_nchw_to_nhwc(axis0, x, nchw, q, 8, NULL), QK_ERR_INVALID_ARGUMENT);
   assert_status(qk_quantize_nchw_to_nhwc(s32, x, nchw, q, 32, NULL), QK_ERR_INVALID_ARGUMENT);
   assert_status(qk_quantize_nchw_to_nhwc(three, x, nchw, q, 8, NULL), QK_ERR_INVALID_ARGUMENT);

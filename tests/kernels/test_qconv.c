@@ -29,46 +29,58 @@ typedef struct conv_case {
   qk_requant_mode mode;
 } conv_case;
 
-/* Shorthand: batch, h, w, in_c, out_c, groups, kh, kw, sh, sw, pads (t, l, b, r), dh, dw. */
+/* Shorthand: batch, h, w, in_c, out_c, groups, kh, kw, sh, sw, pads (t, l, b, r), dh, dw; then
+ * input dtype, output dtype, per_channel, w_zp, has_bias, clamp, mode. */
 #define GEOM(b, h, w, ci, co, gr, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw) \
   { b, h, w, ci, co, gr, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw }
+#define U8 QK_DTYPE_U8
+#define S8 QK_DTYPE_S8
+#define FLT QK_REQUANT_FLOAT
+#define FXP QK_REQUANT_FIXED_POINT
 
 static const conv_case kCases[] = {
     /* 1x1 stride 1 unpadded: the input is the GEMM's A (direct path), dense and grouped */
-    {GEOM(2, 5, 7, 16, 24, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1), QK_DTYPE_U8, QK_DTYPE_U8, 1, 0, 1, 0, QK_REQUANT_FLOAT},
-    {GEOM(1, 4, 3, 6, 4, 2, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1), QK_DTYPE_S8, QK_DTYPE_S8, 0, 3, 1, 1, QK_REQUANT_FIXED_POINT},
+    {GEOM(2, 5, 7, 16, 24, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1), U8, U8, 1, 0, 1, 0, FLT},
+    {GEOM(1, 4, 3, 6, 4, 2, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1), S8, S8, 0, 3, 1, 1, FXP},
     /* 1x1 stride 2: im2col */
-    {GEOM(1, 7, 6, 5, 9, 1, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1), QK_DTYPE_U8, QK_DTYPE_S8, 1, 0, 0, 0, QK_REQUANT_FLOAT},
+    {GEOM(1, 7, 6, 5, 9, 1, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1), U8, S8, 1, 0, 0, 0, FLT},
     /* the benchmark's 3x3 64->64 pad 1, several im2col blocks */
-    {GEOM(2, 10, 10, 64, 64, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), QK_DTYPE_U8, QK_DTYPE_U8, 1, 0, 1, 1, QK_REQUANT_FLOAT},
+    {GEOM(2, 10, 10, 64, 64, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), U8, U8, 1, 0, 1, 1, FLT},
     /* 5x5 stride 2, asymmetric padding */
-    {GEOM(1, 11, 13, 3, 8, 1, 5, 5, 2, 2, 2, 1, 0, 2, 1, 1), QK_DTYPE_S8, QK_DTYPE_U8, 0, -7, 1, 2, QK_REQUANT_FIXED_POINT},
+    {GEOM(1, 11, 13, 3, 8, 1, 5, 5, 2, 2, 2, 1, 0, 2, 1, 1), S8, U8, 0, -7, 1, 2, FXP},
     /* dilation 2 */
-    {GEOM(1, 9, 8, 5, 7, 1, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2), QK_DTYPE_U8, QK_DTYPE_U8, 1, 0, 1, 0, QK_REQUANT_FIXED_POINT},
+    {GEOM(1, 9, 8, 5, 7, 1, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2), U8, U8, 1, 0, 1, 0, FXP},
     /* groups 3 (2 in, 3 out per group) */
-    {GEOM(2, 6, 5, 6, 9, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), QK_DTYPE_S8, QK_DTYPE_S8, 1, 0, 1, 0, QK_REQUANT_FLOAT},
+    {GEOM(2, 6, 5, 6, 9, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), S8, S8, 1, 0, 1, 0, FLT},
     /* depthwise, multiplier 1: two 16-channel blocks; 16 + 3; 16 + 16 + 8; a 1x1 kernel */
-    {GEOM(1, 9, 9, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), QK_DTYPE_U8, QK_DTYPE_U8, 1, 0, 1, 1, QK_REQUANT_FLOAT},
-    {GEOM(1, 8, 7, 19, 19, 19, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1), QK_DTYPE_S8, QK_DTYPE_U8, 1, 0, 1, 0, QK_REQUANT_FIXED_POINT},
-    {GEOM(1, 9, 10, 40, 40, 40, 5, 5, 1, 1, 4, 4, 4, 4, 2, 2), QK_DTYPE_U8, QK_DTYPE_S8, 0, 11, 1, 2, QK_REQUANT_FLOAT},
-    {GEOM(2, 3, 4, 24, 24, 24, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1), QK_DTYPE_S8, QK_DTYPE_S8, 1, 0, 0, 0, QK_REQUANT_FLOAT},
+    {GEOM(1, 9, 9, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), U8, U8, 1, 0, 1, 1, FLT},
+    {GEOM(1, 8, 7, 19, 19, 19, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1), S8, U8, 1, 0, 1, 0, FXP},
+    {GEOM(1, 9, 10, 40, 40, 40, 5, 5, 1, 1, 4, 4, 4, 4, 2, 2), U8, S8, 0, 11, 1, 2, FLT},
+    {GEOM(2, 3, 4, 24, 24, 24, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1), S8, S8, 1, 0, 0, 0, FLT},
     /* depthwise, multiplier 2 and 3 (odd tap count 3x1) */
-    {GEOM(1, 6, 6, 12, 24, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), QK_DTYPE_S8, QK_DTYPE_S8, 1, 0, 1, 0, QK_REQUANT_FIXED_POINT},
-    {GEOM(2, 5, 4, 3, 9, 3, 3, 1, 1, 1, 1, 0, 1, 0, 1, 1), QK_DTYPE_U8, QK_DTYPE_U8, 0, -3, 1, 1, QK_REQUANT_FLOAT},
+    {GEOM(1, 6, 6, 12, 24, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), S8, S8, 1, 0, 1, 0, FXP},
+    {GEOM(2, 5, 4, 3, 9, 3, 3, 1, 1, 1, 1, 0, 1, 0, 1, 1), U8, U8, 0, -3, 1, 1, FLT},
     /* one input channel: depthwise with multiplier 16 */
-    {GEOM(1, 7, 7, 1, 16, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), QK_DTYPE_U8, QK_DTYPE_U8, 1, 0, 1, 0, QK_REQUANT_FLOAT},
+    {GEOM(1, 7, 7, 1, 16, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), U8, U8, 1, 0, 1, 0, FLT},
     /* the kernel covers the whole input */
-    {GEOM(1, 7, 7, 4, 5, 1, 7, 7, 1, 1, 0, 0, 0, 0, 1, 1), QK_DTYPE_S8, QK_DTYPE_S8, 0, 0, 1, 0, QK_REQUANT_FLOAT},
+    {GEOM(1, 7, 7, 4, 5, 1, 7, 7, 1, 1, 0, 0, 0, 0, 1, 1), S8, S8, 0, 0, 1, 0, FLT},
     /* windows entirely in the padding (dense and depthwise): bias-only outputs */
-    {GEOM(1, 2, 2, 3, 4, 1, 2, 2, 1, 1, 3, 3, 3, 3, 1, 1), QK_DTYPE_U8, QK_DTYPE_U8, 0, 5, 1, 0, QK_REQUANT_FLOAT},
-    {GEOM(1, 2, 2, 17, 17, 17, 2, 2, 1, 1, 3, 3, 3, 3, 1, 1), QK_DTYPE_U8, QK_DTYPE_S8, 0, 5, 1, 0, QK_REQUANT_FLOAT},
+    {GEOM(1, 2, 2, 3, 4, 1, 2, 2, 1, 1, 3, 3, 3, 3, 1, 1), U8, U8, 0, 5, 1, 0, FLT},
+    {GEOM(1, 2, 2, 17, 17, 17, 2, 2, 1, 1, 3, 3, 3, 3, 1, 1), U8, S8, 0, 5, 1, 0, FLT},
     /* extreme weight zero points: w - w_zp spans [-255, 255] */
-    {GEOM(3, 5, 5, 20, 20, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), QK_DTYPE_U8, QK_DTYPE_U8, 0, 127, 1, 0, QK_REQUANT_FIXED_POINT},
-    {GEOM(1, 5, 5, 8, 6, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), QK_DTYPE_S8, QK_DTYPE_U8, 0, -128, 1, 0, QK_REQUANT_FLOAT},
+    {GEOM(3, 5, 5, 20, 20, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), U8, U8, 0, 127, 1, 0, FXP},
+    {GEOM(1, 5, 5, 8, 6, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), S8, U8, 0, -128, 1, 0, FLT},
     /* more channels than the scalar kernel's 256-channel chunk */
-    {GEOM(1, 4, 4, 300, 300, 300, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), QK_DTYPE_U8, QK_DTYPE_U8, 1, 0, 1, 1, QK_REQUANT_FLOAT},
+    {GEOM(1, 4, 4, 300, 300, 300, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), U8, U8, 1, 0, 1, 1, FLT},
     /* 1x5 (odd taps), stride 1x3 */
-    {GEOM(1, 3, 17, 33, 33, 33, 1, 5, 1, 3, 0, 2, 0, 2, 1, 1), QK_DTYPE_S8, QK_DTYPE_S8, 1, 0, 1, 2, QK_REQUANT_FIXED_POINT},
+    {GEOM(1, 3, 17, 33, 33, 33, 1, 5, 1, 3, 0, 2, 0, 2, 1, 1), S8, S8, 1, 0, 1, 2, FXP},
+    /* depthwise with more than 4096 channels (AVX2 channel slabs), 8-channel block and tail */
+    {GEOM(1, 2, 3, 4107, 4107, 4107, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), U8, U8, 1, 0, 1, 0, FLT},
+    /* deep GEMM: k = 3 * 3 * 4096 = 36864, im2col blocks of the 16-row minimum */
+    {GEOM(1, 4, 5, 4096, 3, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), S8, U8, 0, 2, 1, 0, FXP},
+    /* a wider image: several im2col blocks and depthwise interior runs */
+    {GEOM(1, 23, 37, 24, 40, 1, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1), U8, U8, 1, 0, 1, 1, FLT},
+    {GEOM(1, 29, 41, 48, 48, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), S8, U8, 1, 0, 1, 1, FLT},
 };
 
 /* ---- generated data -------------------------------------------------------------------------- */
@@ -136,7 +148,8 @@ static void data_init(conv_data* d, const conv_case* c, qk_test_rng* rng) {
   const int32_t out_zp = out_s ? rand_int(rng, -40, 40) : rand_int(rng, 60, 190);
   if (c->has_bias) {
     d->bias = malloc(sizeof(float) * (size_t)g->out_c);
-    for (int64_t o = 0; o < g->out_c; ++o) d->bias[o] = qk_test_uniform(rng, -4000.0f, 4000.0f) * in_scale * d->w_scale[o];
+    for (int64_t o = 0; o < g->out_c; ++o)
+      d->bias[o] = qk_test_uniform(rng, -4000.0f, 4000.0f) * in_scale * d->w_scale[o];
   }
 
   d->in_qp = activation_qparams(c->in_dtype, in_scale, in_zp);
@@ -197,14 +210,14 @@ static qk_qconv2d* data_create(const conv_data* d) {
 
 static void print_case(const conv_case* c) {
   const conv_oracle_geometry* g = &c->g;
-  print_error("case: batch %lld in %lldx%lldx%lld out_c %lld groups %lld kernel %lldx%lld stride %lldx%lld pad "
-              "%lld,%lld,%lld,%lld dilation %lldx%lld in %s out %s %s w_zp %d bias %d clamp %d mode %d (isa %s)\n",
-              (long long)g->batch, (long long)g->in_h, (long long)g->in_w, (long long)g->in_c, (long long)g->out_c,
-              (long long)g->groups, (long long)g->kh, (long long)g->kw, (long long)g->sh, (long long)g->sw,
-              (long long)g->pad_top, (long long)g->pad_left, (long long)g->pad_bottom, (long long)g->pad_right,
-              (long long)g->dh, (long long)g->dw, qk_dtype_name(c->in_dtype), qk_dtype_name(c->out_dtype),
-              c->per_channel ? "per-channel" : "per-tensor", c->w_zp, c->has_bias, c->clamp, (int)c->mode,
-              qk_isa_name());
+  print_error(
+      "case: batch %lld in %lldx%lldx%lld out_c %lld groups %lld kernel %lldx%lld stride %lldx%lld pad "
+      "%lld,%lld,%lld,%lld dilation %lldx%lld in %s out %s %s w_zp %d bias %d clamp %d mode %d (isa %s)\n",
+      (long long)g->batch, (long long)g->in_h, (long long)g->in_w, (long long)g->in_c, (long long)g->out_c,
+      (long long)g->groups, (long long)g->kh, (long long)g->kw, (long long)g->sh, (long long)g->sw,
+      (long long)g->pad_top, (long long)g->pad_left, (long long)g->pad_bottom, (long long)g->pad_right,
+      (long long)g->dh, (long long)g->dw, qk_dtype_name(c->in_dtype), qk_dtype_name(c->out_dtype),
+      c->per_channel ? "per-channel" : "per-tensor", c->w_zp, c->has_bias, c->clamp, (int)c->mode, qk_isa_name());
 }
 
 static void expect_bytes_equal(const conv_data* d, const uint8_t* got, const uint8_t* want, const char* what) {
@@ -220,29 +233,43 @@ static void expect_bytes_equal(const conv_data* d, const uint8_t* got, const uin
 
 static qk_threadpool* g_pools[2]; /* 2 and 3 threads */
 
-/* Runs the case with no pool and with each pool; every result must equal the oracle's bytes. */
-static void check_case(const conv_case* c, qk_test_rng* rng) {
-  conv_data d;
-  data_init(&d, c, rng);
-  uint8_t* want = malloc(d.out_bytes + 1);
-  uint8_t* got = malloc(d.out_bytes + 1);
-  conv_oracle_qconv2d(&c->g, &d.q, d.input, d.weights, want);
-  qk_qconv2d* op = data_create(&d);
+/* Runs the data's conv with no pool and with each pool; every result must equal the oracle's
+ * bytes. */
+static void check_data(const conv_data* d) {
+  const conv_case* c = &d->c;
+  uint8_t* want = malloc(d->out_bytes + 1);
+  uint8_t* got = malloc(d->out_bytes + 1);
+  conv_oracle_qconv2d(&c->g, &d->q, d->input, d->weights, want);
+  qk_qconv2d* op = data_create(d);
   int64_t oh = 0, ow = 0;
   assert_ok(qk_qconv2d_output_size(op, c->g.in_h, c->g.in_w, &oh, &ow));
-  assert_int_equal(oh, d.out_h);
-  assert_int_equal(ow, d.out_w);
+  assert_int_equal(oh, d->out_h);
+  assert_int_equal(ow, d->out_w);
   for (int p = -1; p < 2; ++p) {
-    memset(got, 0xA5, d.out_bytes + 1);
-    assert_ok(qk_qconv2d_run(op, c->g.batch, c->g.in_h, c->g.in_w, d.input, d.in_bytes, got, d.out_bytes,
+    memset(got, 0xA5, d->out_bytes + 1);
+    assert_ok(qk_qconv2d_run(op, c->g.batch, c->g.in_h, c->g.in_w, d->input, d->in_bytes, got, d->out_bytes,
                              p < 0 ? NULL : g_pools[p]));
-    expect_bytes_equal(&d, got, want, p < 0 ? "no pool" : (p == 0 ? "2 threads" : "3 threads"));
-    assert_int_equal(got[d.out_bytes], 0xA5); /* nothing written past the output */
+    expect_bytes_equal(d, got, want, p < 0 ? "no pool" : (p == 0 ? "2 threads" : "3 threads"));
+    assert_int_equal(got[d->out_bytes], 0xA5); /* nothing written past the output */
   }
   qk_qconv2d_destroy(op);
   free(want);
   free(got);
+}
+
+static void check_case(const conv_case* c, qk_test_rng* rng) {
+  conv_data d;
+  data_init(&d, c, rng);
+  check_data(&d);
   data_free(&d);
+}
+
+/* Replaces the output qparams (and the oracle's copy). */
+static void data_set_output(conv_data* d, float scale, int32_t zp) {
+  qk_qparams_destroy(d->out_qp);
+  d->out_qp = activation_qparams(d->c.out_dtype, scale, zp);
+  d->q.out_scale = scale;
+  d->q.out_zp = zp;
 }
 
 /* A random geometry that fits: dense, grouped, or depthwise with multiplier 1..3. */
@@ -309,8 +336,8 @@ static int group_teardown(void** state) {
   return 0;
 }
 
-#define SKIP_IF_ISA_INVALID() \
-  do {                        \
+#define SKIP_IF_ISA_INVALID()  \
+  do {                         \
     if (g_isa_invalid) skip(); \
   } while (0)
 
@@ -324,19 +351,18 @@ static void test_qconv_cases_match_oracle(void** state) {
   for (size_t i = 0; i < ARRAY_LEN(kCases); ++i) check_case(&kCases[i], &rng);
 }
 
-/* 150 random geometries / dtypes / schemes / clamps / modes give the oracle's bytes. */
+/* 400 random geometries / dtypes / schemes / clamps / modes give the oracle's bytes. */
 static void test_qconv_random_match_oracle(void** state) {
   (void)state;
   SKIP_IF_ISA_INVALID();
   qk_test_rng rng = {0x5EED5EED1234ull};
-  for (int i = 0; i < 150; ++i) {
+  for (int i = 0; i < 400; ++i) {
     const conv_case c = random_case(&rng);
     check_case(&c, &rng);
   }
 }
 
-/* Every kernel path this CPU runs (each selected with qk_set_isa) gives the oracle's bytes on the
- * hand-picked cases, so every depthwise and GEMM path is compared. */
+/* Every kernel path this CPU runs (qk_set_isa) gives the oracle's bytes on the hand-picked cases. */
 static void test_qconv_every_isa_matches_oracle(void** state) {
   (void)state;
   SKIP_IF_ISA_INVALID();
@@ -354,19 +380,71 @@ static void test_qconv_every_isa_matches_oracle(void** state) {
   assert_ok(qk_set_isa(saved));
 }
 
-/* A 1-channel 3x3 input with a 2x2 kernel: every output worked out by hand (u8 input zp 2,
- * weight zp 1, scales giving M = 0.5, bias 1.0 -> bias_q 4, ties round to even). */
+/* Multipliers M >= 1 (fixed point: left shifts, wrapping x << 12) give the oracle's bytes on every path. */
+static void test_qconv_large_multipliers(void** state) {
+  (void)state;
+  /* M = in_scale * w_scale / out_scale of 1, 2.5 and 3000, dense and depthwise (16 + 16 + 8 and
+   * 16 + 3 channels). For M <= 2.5 the data keeps outputs mostly inside the range (inputs within 3
+   * of the zero point, weights in [-4, 4]); for M = 3000 biases of about +-10^6 accumulator units
+   * make x << 12 leave int32. */
+  SKIP_IF_ISA_INVALID();
+  static const conv_case kinds[3] = {
+      {GEOM(1, 5, 6, 3, 5, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), U8, U8, 0, 0, 1, 0, FLT},
+      {GEOM(1, 5, 6, 40, 40, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), S8, S8, 0, 0, 1, 0, FLT},
+      {GEOM(2, 4, 3, 19, 19, 19, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1), U8, S8, 0, 0, 0, 0, FLT}};
+  static const float kMultipliers[3] = {1.0f, 2.5f, 3000.0f};
+  char saved[32];
+  snprintf(saved, sizeof saved, "%s", qk_isa_name());
+  for (size_t k = 0; k < ARRAY_LEN(kIsas); ++k) {
+    int supported = 0;
+    assert_ok(qk_isa_supported(kIsas[k], &supported));
+    if (!supported) continue;
+    assert_ok(qk_set_isa(kIsas[k]));
+    qk_test_rng rng = {0x3000ull + k};
+    for (size_t i = 0; i < ARRAY_LEN(kinds); ++i)
+      for (size_t m = 0; m < ARRAY_LEN(kMultipliers); ++m)
+        for (int mode = 0; mode < 2; ++mode) {
+          conv_case c = kinds[i];
+          c.mode = mode ? QK_REQUANT_FIXED_POINT : QK_REQUANT_FLOAT;
+          conv_data d;
+          data_init(&d, &c, &rng);
+          d.q.fixed_point = mode;
+          if (kMultipliers[m] < 10.0f) {
+            const int32_t lo = d.q.in_signed ? -128 : 0, hi = d.q.in_signed ? 127 : 255;
+            for (size_t j = 0; j < d.in_bytes; ++j) {
+              int32_t v = d.q.in_zp + rand_int(&rng, -3, 3);
+              v = v < lo ? lo : (v > hi ? hi : v);
+              d.input[j] = (uint8_t)v;
+            }
+            for (size_t j = 0; j < d.w_count; ++j) d.weights[j] = (int8_t)rand_int(&rng, -4, 4);
+          } else if (d.bias != NULL) {
+            /* accumulators near +-10^6: shifted left by 12 they leave int32 and wrap */
+            for (int64_t o = 0; o < c.g.out_c; ++o)
+              d.bias[o] = (float)rand_int(&rng, -1100000, 1100000) * d.q.in_scale * d.w_scale[o];
+          }
+          data_set_output(&d, d.q.in_scale * d.w_scale[0] / kMultipliers[m], d.q.out_signed ? 3 : 120);
+          check_data(&d);
+          data_free(&d);
+        }
+  }
+  assert_ok(qk_set_isa(saved));
+}
+
+/* A 1-channel 3x3 input, 2x2 kernel: every output worked out by hand, ties rounding to even. */
 static void test_qconv_hand_computed(void** state) {
   (void)state;
   SKIP_IF_ISA_INVALID();
-  const uint8_t x[9] = {2, 3, 4, 5, 6, 7, 8, 9, 10}; /* x - zp = 0..8 */
-  const int8_t w[4] = {2, 1, 1, 3};                  /* w - zp = 1, 0, 0, 2 */
+  const uint8_t x[9] = {2, 3, 4, 5, 6, 7, 8, 9, 10};                          /* x - zp = 0..8 */
+  const int8_t w[4] = {2, 1, 1, 3};                                           /* w - zp = 1, 0, 0, 2 */
   const float in_scale = 0.5f, w_scale = 0.5f, out_scale = 0.5f, bias = 1.0f; /* M = 0.5, bias_q = 4 */
   const int32_t in_zp = 2, w_zp = 1, out_zp = 10;
   qk_qparams *in_qp = NULL, *out_qp = NULL, *w_qp = NULL;
-  assert_ok(qk_qparams_create(QK_DTYPE_U8, QK_QSCHEME_PER_TENSOR_AFFINE, 0, 1, &in_scale, &in_zp, NULL, 1, 0, 255, &in_qp));
-  assert_ok(qk_qparams_create(QK_DTYPE_U8, QK_QSCHEME_PER_TENSOR_AFFINE, 0, 1, &out_scale, &out_zp, NULL, 1, 0, 255, &out_qp));
-  assert_ok(qk_qparams_create(QK_DTYPE_S8, QK_QSCHEME_PER_TENSOR_AFFINE, 0, 1, &w_scale, &w_zp, NULL, 1, -128, 127, &w_qp));
+  assert_ok(
+      qk_qparams_create(QK_DTYPE_U8, QK_QSCHEME_PER_TENSOR_AFFINE, 0, 1, &in_scale, &in_zp, NULL, 1, 0, 255, &in_qp));
+  assert_ok(qk_qparams_create(QK_DTYPE_U8, QK_QSCHEME_PER_TENSOR_AFFINE, 0, 1, &out_scale, &out_zp, NULL, 1, 0, 255,
+                              &out_qp));
+  assert_ok(
+      qk_qparams_create(QK_DTYPE_S8, QK_QSCHEME_PER_TENSOR_AFFINE, 0, 1, &w_scale, &w_zp, NULL, 1, -128, 127, &w_qp));
   const int64_t shape[4] = {1, 1, 2, 2}, stride[2] = {1, 1}, padding[4] = {0, 0, 0, 0}, dilation[2] = {1, 1};
   qk_qconv2d* op = NULL;
   assert_ok(qk_qconv2d_create(w, shape, w_qp, &bias, stride, padding, dilation, 1, in_qp, out_qp, -INFINITY, INFINITY,
@@ -395,15 +473,12 @@ static void test_qconv_hand_computed(void** state) {
   qk_qparams_destroy(w_qp);
 }
 
-/* An input that is the zero point everywhere gives the bias-only code at every pixel, borders
- * included: padded taps read the zero point and contribute nothing (GEMM and depthwise paths). */
+/* An all-zero-point input gives the bias-only code everywhere, borders included (GEMM, depthwise). */
 static void test_qconv_padding_reads_zero_point(void** state) {
   (void)state;
   SKIP_IF_ISA_INVALID();
-  const conv_case cases[2] = {
-      {GEOM(1, 5, 6, 4, 3, 1, 3, 3, 1, 1, 2, 1, 0, 2, 1, 1), QK_DTYPE_S8, QK_DTYPE_S8, 1, 0, 1, 0, QK_REQUANT_FLOAT},
-      {GEOM(1, 5, 6, 18, 18, 18, 3, 3, 1, 1, 2, 1, 0, 2, 1, 1), QK_DTYPE_S8, QK_DTYPE_S8, 1, 0, 1, 0,
-       QK_REQUANT_FLOAT}};
+  const conv_case cases[2] = {{GEOM(1, 5, 6, 4, 3, 1, 3, 3, 1, 1, 2, 1, 0, 2, 1, 1), S8, S8, 1, 0, 1, 0, FLT},
+                              {GEOM(1, 5, 6, 18, 18, 18, 3, 3, 1, 1, 2, 1, 0, 2, 1, 1), S8, S8, 1, 0, 1, 0, FLT}};
   for (int i = 0; i < 2; ++i) {
     qk_test_rng rng = {77u + (uint64_t)i};
     conv_data d;
@@ -474,8 +549,8 @@ static void test_qconv_float_reference_within_bound(void** state) {
       const double rlo = (double)(lo - d.q.out_zp) * d.q.out_scale, rhi = (double)(hi - d.q.out_zp) * d.q.out_scale;
       ref = ref < rlo ? rlo : (ref > rhi ? rhi : ref);
       const double b = d.bias ? fabs(d.bias[oc]) : 0.0;
-      const double bound = e * d.q.out_scale + 0.5 * d.q.in_scale * d.w_scale[oc] + 1e-6 * (fabs(y[i]) + b) +
-                           1e-3 * d.q.out_scale;
+      const double bound =
+          e * d.q.out_scale + 0.5 * d.q.in_scale * d.w_scale[oc] + 1e-6 * (fabs(y[i]) + b) + 1e-3 * d.q.out_scale;
       const double err = fabs(deq - ref);
       if (err > bound) {
         print_case(c);
@@ -500,8 +575,7 @@ static void test_qconv_float_reference_within_bound(void** state) {
 static void test_qconv_output_size(void** state) {
   (void)state;
   SKIP_IF_ISA_INVALID();
-  const conv_case c = {GEOM(1, 7, 9, 2, 2, 1, 3, 2, 2, 1, 1, 0, 2, 1, 2, 1), QK_DTYPE_U8, QK_DTYPE_U8, 1, 0, 0, 0,
-                       QK_REQUANT_FLOAT};
+  const conv_case c = {GEOM(1, 7, 9, 2, 2, 1, 3, 2, 2, 1, 1, 0, 2, 1, 2, 1), U8, U8, 1, 0, 0, 0, FLT};
   qk_test_rng rng = {5};
   conv_data d;
   data_init(&d, &c, &rng);
@@ -525,13 +599,11 @@ static void test_qconv_output_size(void** state) {
   data_free(&d);
 }
 
-/* Bad geometry, byte lengths, pointers, qparams and modes fail with QK_ERR_INVALID_ARGUMENT and
- * leave the output (and op_out) untouched. */
+/* Bad geometry, byte lengths, pointers, qparams, modes: QK_ERR_INVALID_ARGUMENT, outputs untouched. */
 static void test_qconv_argument_errors(void** state) {
   (void)state;
   SKIP_IF_ISA_INVALID();
-  const conv_case c = {GEOM(1, 6, 6, 4, 6, 2, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1), QK_DTYPE_U8, QK_DTYPE_U8, 1, 0, 1, 0,
-                       QK_REQUANT_FLOAT};
+  const conv_case c = {GEOM(1, 6, 6, 4, 6, 2, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1), U8, U8, 1, 0, 1, 0, FLT};
   qk_test_rng rng = {99};
   conv_data d;
   data_init(&d, &c, &rng);
@@ -540,38 +612,38 @@ static void test_qconv_argument_errors(void** state) {
   const int64_t shape[4] = {6, 2, 3, 3};
   const int64_t stride[2] = {1, 1}, padding[4] = {0, 0, 0, 0}, dilation[2] = {1, 1};
   qk_qconv2d* op = sentinel;
-#define EXPECT_CREATE_FAILS(...)                                                     \
-  do {                                                                               \
-    op = sentinel;                                                                   \
-    assert_status(qk_qconv2d_create(__VA_ARGS__, &op), QK_ERR_INVALID_ARGUMENT);     \
-    assert_ptr_equal(op, sentinel);                                                  \
+#define EXPECT_CREATE_FAILS(...)                                                 \
+  do {                                                                           \
+    op = sentinel;                                                               \
+    assert_status(qk_qconv2d_create(__VA_ARGS__, &op), QK_ERR_INVALID_ARGUMENT); \
+    assert_ptr_equal(op, sentinel);                                              \
   } while (0)
   const int64_t zero_stride[2] = {0, 1}, zero_dilation[2] = {1, 0}, neg_padding[4] = {0, -1, 0, 0};
-  EXPECT_CREATE_FAILS(d.weights, shape, d.w_qp, d.bias, zero_stride, padding, dilation, 2, d.in_qp, d.out_qp,
-                      -INFINITY, INFINITY, QK_REQUANT_FLOAT);
-  EXPECT_CREATE_FAILS(d.weights, shape, d.w_qp, d.bias, stride, padding, zero_dilation, 2, d.in_qp, d.out_qp,
-                      -INFINITY, INFINITY, QK_REQUANT_FLOAT);
-  EXPECT_CREATE_FAILS(d.weights, shape, d.w_qp, d.bias, stride, neg_padding, dilation, 2, d.in_qp, d.out_qp,
-                      -INFINITY, INFINITY, QK_REQUANT_FLOAT);
+  EXPECT_CREATE_FAILS(d.weights, shape, d.w_qp, d.bias, zero_stride, padding, dilation, 2, d.in_qp, d.out_qp, -INFINITY,
+                      INFINITY, QK_REQUANT_FLOAT);
+  EXPECT_CREATE_FAILS(d.weights, shape, d.w_qp, d.bias, stride, padding, zero_dilation, 2, d.in_qp, d.out_qp, -INFINITY,
+                      INFINITY, QK_REQUANT_FLOAT);
+  EXPECT_CREATE_FAILS(d.weights, shape, d.w_qp, d.bias, stride, neg_padding, dilation, 2, d.in_qp, d.out_qp, -INFINITY,
+                      INFINITY, QK_REQUANT_FLOAT);
   /* groups must divide the output channels (6 % 4) and be >= 1 */
   EXPECT_CREATE_FAILS(d.weights, shape, d.w_qp, d.bias, stride, padding, dilation, 4, d.in_qp, d.out_qp, -INFINITY,
                       INFINITY, QK_REQUANT_FLOAT);
   EXPECT_CREATE_FAILS(d.weights, shape, d.w_qp, d.bias, stride, padding, dilation, 0, d.in_qp, d.out_qp, -INFINITY,
                       INFINITY, QK_REQUANT_FLOAT);
   const int64_t zero_dim[4] = {6, 2, 0, 3}, deep[4] = {6, 8192, 3, 3};
-  EXPECT_CREATE_FAILS(d.weights, zero_dim, d.w_qp, d.bias, stride, padding, dilation, 2, d.in_qp, d.out_qp,
-                      -INFINITY, INFINITY, QK_REQUANT_FLOAT);
+  EXPECT_CREATE_FAILS(d.weights, zero_dim, d.w_qp, d.bias, stride, padding, dilation, 2, d.in_qp, d.out_qp, -INFINITY,
+                      INFINITY, QK_REQUANT_FLOAT);
   /* kh*kw*in/groups above 65536 */
   EXPECT_CREATE_FAILS(d.weights, deep, d.w_qp, d.bias, stride, padding, dilation, 2, d.in_qp, d.out_qp, -INFINITY,
                       INFINITY, QK_REQUANT_FLOAT);
-  EXPECT_CREATE_FAILS(NULL, shape, d.w_qp, d.bias, stride, padding, dilation, 2, d.in_qp, d.out_qp, -INFINITY,
-                      INFINITY, QK_REQUANT_FLOAT);
+  EXPECT_CREATE_FAILS(NULL, shape, d.w_qp, d.bias, stride, padding, dilation, 2, d.in_qp, d.out_qp, -INFINITY, INFINITY,
+                      QK_REQUANT_FLOAT);
   EXPECT_CREATE_FAILS(d.weights, shape, d.w_qp, d.bias, stride, padding, dilation, 2, d.in_qp, NULL, -INFINITY,
                       INFINITY, QK_REQUANT_FLOAT);
   EXPECT_CREATE_FAILS(d.weights, shape, d.w_qp, d.bias, stride, padding, dilation, 2, d.in_qp, d.out_qp, -INFINITY,
                       INFINITY, (qk_requant_mode)7);
-  EXPECT_CREATE_FAILS(d.weights, shape, d.w_qp, d.bias, stride, padding, dilation, 2, d.in_qp, d.out_qp, NAN,
-                      INFINITY, QK_REQUANT_FLOAT);
+  EXPECT_CREATE_FAILS(d.weights, shape, d.w_qp, d.bias, stride, padding, dilation, 2, d.in_qp, d.out_qp, NAN, INFINITY,
+                      QK_REQUANT_FLOAT);
   EXPECT_CREATE_FAILS(d.weights, shape, d.w_qp, d.bias, stride, padding, dilation, 2, d.in_qp, d.out_qp, 1.0f, 0.0f,
                       QK_REQUANT_FLOAT);
   /* qparams: u8 weights, per-channel count mismatch, per-channel activations, s32 output */
@@ -579,7 +651,8 @@ static void test_qconv_argument_errors(void** state) {
   const float s1 = 0.1f, s4[4] = {0.1f, 0.1f, 0.1f, 0.1f};
   const int32_t z0 = 0, z4[4] = {0, 0, 0, 0};
   assert_ok(qk_qparams_create(QK_DTYPE_U8, QK_QSCHEME_PER_TENSOR_AFFINE, 0, 1, &s1, &z0, NULL, 1, 0, 255, &u8w));
-  assert_ok(qk_qparams_create(QK_DTYPE_S8, QK_QSCHEME_PER_CHANNEL_SYMMETRIC, 0, 1, s4, z4, NULL, 4, -128, 127, &pc_short));
+  assert_ok(
+      qk_qparams_create(QK_DTYPE_S8, QK_QSCHEME_PER_CHANNEL_SYMMETRIC, 0, 1, s4, z4, NULL, 4, -128, 127, &pc_short));
   assert_ok(qk_qparams_create(QK_DTYPE_U8, QK_QSCHEME_PER_CHANNEL_AFFINE, 0, 1, s4, z4, NULL, 4, 0, 255, &pc_act));
   assert_ok(qk_qparams_create(QK_DTYPE_S32, QK_QSCHEME_PER_TENSOR_AFFINE, 0, 1, &s1, &z0, NULL, 1, INT32_MIN, INT32_MAX,
                               &s32_out));
@@ -631,8 +704,7 @@ static void test_qconv_argument_errors(void** state) {
   data_free(&d);
 }
 
-/* Under QK_ISA naming a path this CPU or build lacks, creation fails with QK_ERR_UNSUPPORTED
- * (dense and depthwise) and nothing is returned. */
+/* Under a QK_ISA this CPU or build lacks, creation fails with QK_ERR_UNSUPPORTED (dense, depthwise). */
 static void test_qconv_invalid_isa_is_unsupported(void** state) {
   (void)state;
   if (!g_isa_invalid) skip();
@@ -652,6 +724,7 @@ int main(void) {
       cmocka_unit_test(test_qconv_cases_match_oracle),
       cmocka_unit_test(test_qconv_random_match_oracle),
       cmocka_unit_test(test_qconv_every_isa_matches_oracle),
+      cmocka_unit_test(test_qconv_large_multipliers),
       cmocka_unit_test(test_qconv_hand_computed),
       cmocka_unit_test(test_qconv_padding_reads_zero_point),
       cmocka_unit_test(test_qconv_float_reference_within_bound),

@@ -279,6 +279,7 @@ static void set_output_mode(gemm_case* c, int which, qk_test_rng* rng) {
 
 /* A 2x2x3 product worked by hand: zero points, bias and every output kind give the exact values. */
 static void test_qgemm_known_values(void** state) {
+  REQUIRE_PATH(); /* first: skip() does not return, so nothing may be allocated yet */
   /* a (u8, zp 2) = [[3, 4, 5], [2, 2, 10]]  -> a - zp = [[1, 2, 3], [0, 0, 8]]
    * w (s8, zp -1) = [[0, 1, -2], [4, -1, -1]] -> w - zp = [[1, 2, -1], [5, 0, 0]]
    * dot = [[1+4-3, 5], [-8, 0]] = [[2, 5], [-8, 0]]; s32 bias [10, -20] -> [[12, -15], [2, -20]] */
@@ -296,7 +297,6 @@ static void test_qgemm_known_values(void** state) {
   qk_qlinear* op = NULL;
   int64_t n = 0, k = 0;
   (void)state;
-  REQUIRE_PATH();
   assert_ok(qk_packed_weights_create(w, 2, 3, 3, wqp, bias, QK_DTYPE_S32, &pw));
   assert_ok(qk_packed_weights_get_shape(pw, &n, &k));
   assert_int_equal(n, 2);
@@ -336,11 +336,11 @@ static void test_qgemm_known_values(void** state) {
 /* Every m, n in 1..17 and k in 1..33 (all tile/panel/k-group remainders of any family up to
  * 16x16 tiles and k groups of 32): s32 with random zero points, plus one rotating output mode. */
 static void test_qgemm_exhaustive_small_shapes(void** state) {
+  REQUIRE_PATH(); /* first: skip() does not return, so nothing may be allocated yet */
   qk_test_rng rng = {0x5EED0001u};
   int64_t m, n, k;
   int failures = 0, which = 1;
   (void)state;
-  REQUIRE_PATH();
   for (m = 1; m <= 17; ++m)
     for (n = 1; n <= 17; ++n)
       for (k = 1; k <= 33; ++k) {
@@ -359,12 +359,12 @@ static void test_qgemm_exhaustive_small_shapes(void** state) {
 
 /* Sizes around the usual block edges (15/16/17, 31/32/33, 63/64/65) in every dimension. */
 static void test_qgemm_block_edge_sizes(void** state) {
+  REQUIRE_PATH(); /* first: skip() does not return, so nothing may be allocated yet */
   static const int64_t sizes[] = {15, 16, 17, 31, 32, 33, 63, 64, 65};
   qk_test_rng rng = {0x5EED0002u};
   size_t i, j, l;
   int failures = 0, which = 0;
   (void)state;
-  REQUIRE_PATH();
   for (i = 0; i < 9; ++i)
     for (j = 0; j < 9; ++j)
       for (l = 0; l < 9; ++l) {
@@ -382,11 +382,11 @@ static void test_qgemm_block_edge_sizes(void** state) {
  * triple loop within a few seconds), random strides, parameters, output modes and clamps; every
  * third one on a 3-thread pool. */
 static void test_qgemm_random_shapes(void** state) {
+  REQUIRE_PATH(); /* first: skip() does not return, so nothing may be allocated yet */
   qk_test_rng rng = {0x5EED0003u};
   qk_threadpool* pool = NULL;
   int t, failures = 0;
   (void)state;
-  REQUIRE_PATH();
   assert_ok(qk_threadpool_create(3, &pool));
   for (t = 0; t < 600; ++t) {
     /* One dimension up to 256, the others up to 256 only with probability 1/4 (else <= 48). */
@@ -414,6 +414,7 @@ static void test_qgemm_random_shapes(void** state) {
  * ranges, up to k = 65536 where the raw dot product reaches -2^31 + 2^23 and the zero-point
  * corrections wrap int32; every output mode. */
 static void test_qgemm_extreme_fills(void** state) {
+  REQUIRE_PATH(); /* first: skip() does not return, so nothing may be allocated yet */
   static const int64_t depths[] = {1, 7, 255, 4099, 65536};
   static const int fills[][2] = {{FILL_HIGH, FILL_LOW},       {FILL_HIGH, FILL_HIGH}, {FILL_LOW, FILL_LOW},
                                  {FILL_LOW, FILL_HIGH},       {FILL_ALTERNATE, FILL_LOW},
@@ -422,7 +423,6 @@ static void test_qgemm_extreme_fills(void** state) {
   size_t d, f;
   int a_signed, zp_end, which, failures = 0;
   (void)state;
-  REQUIRE_PATH();
   for (d = 0; d < 5; ++d)
     for (f = 0; f < 6; ++f)
       for (a_signed = 0; a_signed < 2; ++a_signed)
@@ -449,6 +449,7 @@ static void test_qgemm_extreme_fills(void** state) {
  * int32 and must saturate, never wrap; float requantization saturates too. */
 static void test_qgemm_requant_saturation(void** state) {
   enum { M = 3, N = 19, K = 5 };
+  REQUIRE_PATH(); /* first: skip() does not return, so nothing may be allocated yet */
   static const int32_t zps[2][2] = {{0, 255}, {-128, 127}};
   uint8_t a[M * K];
   int8_t w[N * K];
@@ -461,7 +462,6 @@ static void test_qgemm_requant_saturation(void** state) {
   static const float out_scales[3] = {1.0000001f, 1e-12f, 1e12f};
   int out_signed, z, mode, j, s;
   (void)state;
-  REQUIRE_PATH();
   fill_bytes(&rng, a, sizeof a, FILL_RANDOM, 0, K);
   fill_bytes(&rng, (uint8_t*)w, sizeof w, FILL_RANDOM, 1, K);
   memset(w, 0, K); /* column 0: dot product 0, accumulator exactly INT32_MAX */
@@ -518,10 +518,10 @@ static void test_qgemm_requant_saturation(void** state) {
 
 /* Every output kind x dtype x requant mode x clamp x weight kind x activation dtype on one shape. */
 static void test_qgemm_all_output_modes(void** state) {
+  REQUIRE_PATH(); /* first: skip() does not return, so nothing may be allocated yet */
   qk_test_rng rng = {0x5EED0005u};
   int which, clamp_try, per_channel, a_signed, failures = 0;
   (void)state;
-  REQUIRE_PATH();
   for (which = 0; which < 6; ++which)
     for (clamp_try = 0; clamp_try < 8; ++clamp_try)
       for (per_channel = 0; per_channel < 2; ++per_channel)
@@ -541,6 +541,7 @@ static void test_qgemm_all_output_modes(void** state) {
 /* Clamps hold as real values: ReLU6 f32 outputs stay in [0, 6], ReLU u8 outputs >= zero point. */
 static void test_qgemm_clamp_values(void** state) {
   enum { M = 8, N = 16, K = 32 };
+  REQUIRE_PATH(); /* first: skip() does not return, so nothing may be allocated yet */
   uint8_t a[M * K];
   int8_t w[N * K];
   float outf[M * N];
@@ -553,7 +554,6 @@ static void test_qgemm_clamp_values(void** state) {
   qk_qlinear* op = NULL;
   int i, below = 0, above = 0;
   (void)state;
-  REQUIRE_PATH();
   fill_bytes(&rng, a, sizeof a, FILL_RANDOM, 0, K);
   fill_bytes(&rng, (uint8_t*)w, sizeof w, FILL_RANDOM, 1, K);
   assert_ok(qk_packed_weights_create(w, N, K, K, wqp, NULL, QK_DTYPE_F32, &pw));
@@ -584,13 +584,13 @@ static void test_qgemm_clamp_values(void** state) {
 /* No pool and pools of 1, 2 and 3 threads write identical bytes, for every output kind and for
  * GEMV-like, square and tall shapes (each split differently across tasks). */
 static void test_qgemm_thread_counts_identical(void** state) {
+  REQUIRE_PATH(); /* first: skip() does not return, so nothing may be allocated yet */
   static const int64_t shapes[][3] = {{1, 300, 77}, {130, 45, 300}, {257, 129, 64}, {3, 1000, 5}};
   qk_test_rng rng = {0x5EED0007u};
   qk_threadpool* pools[4] = {NULL, NULL, NULL, NULL};
   size_t s, p, count;
   int which;
   (void)state;
-  REQUIRE_PATH();
   for (p = 1; p < 4; ++p) {
     assert_ok(qk_threadpool_create(p, &pools[p]));
     assert_ok(qk_threadpool_get_thread_count(pools[p], &count));
@@ -665,6 +665,7 @@ static void* concurrent_worker(void* arg) {
  * serialized) and two without a pool: every run gives the single-threaded bytes. */
 static void test_qlinear_concurrent_runs(void** state) {
   enum { M = 70, N = 90, K = 110, THREADS = 4 };
+  REQUIRE_PATH(); /* first: skip() does not return, so nothing may be allocated yet */
   qk_test_rng rng = {0x5EED000Au};
   uint8_t* a = malloc(M * K);
   int8_t* w = malloc(N * K);
@@ -679,7 +680,6 @@ static void test_qlinear_concurrent_runs(void** state) {
   concurrent_job jobs[THREADS];
   int t;
   (void)state;
-  REQUIRE_PATH();
   assert_non_null(a);
   assert_non_null(w);
   assert_non_null(expected);
@@ -714,13 +714,13 @@ static void test_qlinear_concurrent_runs(void** state) {
  * f32 path, bit for bit, with strided input and output. */
 static void test_dynamic_linear_matches_reference(void** state) {
   enum { M = 11, N = 19, K = 45, LDX = 50, LDY = 23 };
+  REQUIRE_PATH(); /* first: skip() does not return, so nothing may be allocated yet */
   qk_test_rng rng = {0x5EED0008u};
   float x[M * LDX], bias[N], w_scale[N], got[M * LDY], want[M * LDY], dense[M * K];
   int8_t w[N * K];
   int act, per_row, with_bias, per_channel;
   qk_threadpool* pool = NULL;
   (void)state;
-  REQUIRE_PATH();
   assert_ok(qk_threadpool_create(2, &pool));
   for (act = 0; act < 2; ++act)
     for (per_row = 0; per_row < 2; ++per_row)
@@ -791,6 +791,7 @@ static void test_dynamic_linear_matches_reference(void** state) {
 
 /* Dynamic linear rejects NaN and +-Inf inputs without touching the output, and s32 biases. */
 static void test_dynamic_linear_rejects_nonfinite(void** state) {
+  REQUIRE_PATH(); /* first: skip() does not return, so nothing may be allocated yet */
   float x[2 * 4] = {1, 2, 3, 4, 5, 6, 7, 8}, y[2 * 3], y0[2 * 3];
   const int8_t w[3 * 4] = {1, 2, 3, 4, -1, -2, -3, -4, 0, 0, 0, 127};
   const int32_t bias_s32[3] = {1, 2, 3};
@@ -800,7 +801,6 @@ static void test_dynamic_linear_rejects_nonfinite(void** state) {
   qk_dynamic_linear* op = NULL;
   int i;
   (void)state;
-  REQUIRE_PATH();
   assert_ok(qk_packed_weights_create(w, 3, 4, 4, wqp, NULL, QK_DTYPE_F32, &pw));
   assert_ok(qk_dynamic_linear_create(pw, QK_DTYPE_U8, 0, &op));
   for (i = 0; i < 3; ++i) {
@@ -856,6 +856,7 @@ static void test_threadpool_create_and_count(void** state) {
 /* Packed-weight creation rejects every malformed argument with a precise status and message and
  * leaves the out-pointer untouched. */
 static void test_packed_weights_errors(void** state) {
+  REQUIRE_PATH(); /* first: skip() does not return, so nothing may be allocated yet */
   int8_t w[4 * 8] = {0};
   const float scales4[4] = {0.1f, 0.2f, 0.3f, 0.4f};
   const float nan_bias[4] = {0, NAN, 0, 0};
@@ -868,7 +869,6 @@ static void test_packed_weights_errors(void** state) {
   qk_packed_weights* pw = sentinel;
   int8_t* big;
   (void)state;
-  REQUIRE_PATH();
   assert_ok(qk_qparams_create(QK_DTYPE_S8, QK_QSCHEME_PER_CHANNEL_SYMMETRIC, 1, 1, scales4, zps4, NULL, 4, -128, 127,
                               &pc_axis1));
   assert_ok(qk_qparams_create(QK_DTYPE_S8, QK_QSCHEME_PER_CHANNEL_AFFINE, 0, 1, scales4, zps_asym, NULL, 4, -128, 127,
@@ -928,6 +928,7 @@ static void test_packed_weights_errors(void** state) {
 /* Operator creation and run reject malformed arguments precisely; outputs stay untouched. */
 static void test_qlinear_errors(void** state) {
   enum { M = 3, N = 4, K = 8 };
+  REQUIRE_PATH(); /* first: skip() does not return, so nothing may be allocated yet */
   uint8_t a[M * K] = {0};
   int8_t w[N * K] = {0};
   uint8_t out[M * N * 4], out0[M * N * 4];
@@ -949,7 +950,6 @@ static void test_qlinear_errors(void** state) {
   qk_qlinear* good = NULL;
   qk_qlinear* good_q = NULL;
   (void)state;
-  REQUIRE_PATH();
   assert_ok(qk_qparams_create(QK_DTYPE_S32, QK_QSCHEME_PER_TENSOR_AFFINE, 0, 1, &one, &zero, NULL, 1, INT32_MIN,
                               INT32_MAX, &s32qp));
   assert_ok(qk_qparams_create(QK_DTYPE_U8, QK_QSCHEME_PER_CHANNEL_AFFINE, 0, 1, two, zeros2, NULL, 2, 0, 255, &pc_out));
@@ -1030,13 +1030,13 @@ static void test_qlinear_errors(void** state) {
 
 /* Dynamic linear run validates strides and element counts like qk_qlinear_run. */
 static void test_dynamic_linear_errors(void** state) {
+  REQUIRE_PATH(); /* first: skip() does not return, so nothing may be allocated yet */
   float x[2 * 4] = {0}, y[2 * 3], y0[2 * 3];
   const int8_t w[3 * 4] = {0};
   qk_qparams* wqp = per_tensor_qparams(QK_DTYPE_S8, 0.1f, 0);
   qk_packed_weights* pw = NULL;
   qk_dynamic_linear* op = NULL;
   (void)state;
-  REQUIRE_PATH();
   assert_ok(qk_packed_weights_create(w, 3, 4, 4, wqp, NULL, QK_DTYPE_F32, &pw));
   assert_status(qk_dynamic_linear_create(NULL, QK_DTYPE_U8, 0, &op), QK_ERR_INVALID_ARGUMENT);
   assert_status(qk_dynamic_linear_create(pw, QK_DTYPE_U8, 0, NULL), QK_ERR_INVALID_ARGUMENT);
@@ -1069,6 +1069,7 @@ static void test_dynamic_linear_errors(void** state) {
  * handle, the handle destroyed, both still run and agree. */
 static void test_qlinear_shares_weights(void** state) {
   enum { M = 5, N = 7, K = 9 };
+  REQUIRE_PATH(); /* first: skip() does not return, so nothing may be allocated yet */
   uint8_t a[M * K];
   int8_t w[N * K];
   int32_t out1[M * N], out2[M * N];
@@ -1078,7 +1079,6 @@ static void test_qlinear_shares_weights(void** state) {
   qk_packed_weights* pw = NULL;
   qk_qlinear *op1 = NULL, *op2 = NULL;
   (void)state;
-  REQUIRE_PATH();
   fill_bytes(&rng, a, sizeof a, FILL_RANDOM, 0, K);
   fill_bytes(&rng, (uint8_t*)w, sizeof w, FILL_RANDOM, 1, K);
   assert_ok(qk_packed_weights_create(w, N, K, K, wqp, NULL, QK_DTYPE_F32, &pw));

@@ -78,7 +78,7 @@ inline int32x4_t requant4(int32x4_t acc, const GemmEpilogue& ep, size_t c, const
   int32x4_t q;
   if (!kFixedPoint) {
     const float32x4_t y = vmulq_f32(vcvtq_f32_s32(v), vld1q_f32(ep.scale + c));
-    q = vcvtq_s32_f32(vminq_f32(r.hi, vmaxq_f32(r.lo, y)));
+    q = vcvtnq_s32_f32(vminq_f32(r.hi, vmaxq_f32(r.lo, y)));
   } else {
     const int32x4_t zero = vdupq_n_s32(0), one = vdupq_n_s32(1);
     const int32x4_t shift = vld1q_s32(ep.fp_shift + c);
@@ -143,8 +143,7 @@ __attribute__((noinline)) void run_impl(size_t pixels, size_t taps, size_t chann
         a3 = vmlal_high_s16(a3, xh, wh);
       }
       const uint8x8_t lo = narrow8(requant4<kFixedPoint>(a0, ep, c, r), requant4<kFixedPoint>(a1, ep, c + 4, r));
-      const uint8x8_t hi =
-          narrow8(requant4<kFixedPoint>(a2, ep, c + 8, r), requant4<kFixedPoint>(a3, ep, c + 12, r));
+      const uint8x8_t hi = narrow8(requant4<kFixedPoint>(a2, ep, c + 8, r), requant4<kFixedPoint>(a3, ep, c + 12, r));
       vst1q_u8(o + c, vcombine_u8(lo, hi));
     }
     if (l.has8) {
@@ -179,11 +178,15 @@ __attribute__((noinline)) void run_impl(size_t pixels, size_t taps, size_t chann
 void run(size_t pixels, size_t taps, size_t channels, const uint8_t* const* in, size_t in_stride, bool in_signed,
          const void* packed, const GemmEpilogue& ep, uint8_t* out, size_t out_stride) {
   if (in_signed) {
-    if (ep.fixed_point) run_impl<true, true>(pixels, taps, channels, in, in_stride, packed, ep, out, out_stride);
-    else run_impl<true, false>(pixels, taps, channels, in, in_stride, packed, ep, out, out_stride);
+    if (ep.fixed_point)
+      run_impl<true, true>(pixels, taps, channels, in, in_stride, packed, ep, out, out_stride);
+    else
+      run_impl<true, false>(pixels, taps, channels, in, in_stride, packed, ep, out, out_stride);
   } else {
-    if (ep.fixed_point) run_impl<false, true>(pixels, taps, channels, in, in_stride, packed, ep, out, out_stride);
-    else run_impl<false, false>(pixels, taps, channels, in, in_stride, packed, ep, out, out_stride);
+    if (ep.fixed_point)
+      run_impl<false, true>(pixels, taps, channels, in, in_stride, packed, ep, out, out_stride);
+    else
+      run_impl<false, false>(pixels, taps, channels, in, in_stride, packed, ep, out, out_stride);
   }
 }
 

@@ -77,8 +77,7 @@ void pack(const int16_t* w, size_t taps, size_t channels, void* packed) {
     for (size_t q = 0; q < l.pairs; ++q) {
       int16_t* dst = p + l.offset8() + q * 16;
       for (size_t half = 0; half < 2; ++half)
-        for (size_t e = 0; e < 8; ++e)
-          dst[half * 8 + e] = weight(l.blocks16 * 16 + half * 4 + e / 2, 2 * q + e % 2);
+        for (size_t e = 0; e < 8; ++e) dst[half * 8 + e] = weight(l.blocks16 * 16 + half * 4 + e / 2, 2 * q + e % 2);
     }
   }
   int16_t* tail = p + l.offset_tail();
@@ -128,8 +127,7 @@ inline __m256i requant8(__m256i acc, const GemmEpilogue& ep, size_t c, const Req
     const __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
     const __m256i remainder = _mm256_and_si256(high, mask);
     const __m256i threshold = _mm256_sub_epi32(_mm256_srai_epi32(mask, 1), _mm256_cmpgt_epi32(zero, high));
-    const __m256i rounded =
-        _mm256_sub_epi32(_mm256_srav_epi32(high, right), _mm256_cmpgt_epi32(remainder, threshold));
+    const __m256i rounded = _mm256_sub_epi32(_mm256_srav_epi32(high, right), _mm256_cmpgt_epi32(remainder, threshold));
     q = _mm256_min_epi32(r.rel_max, _mm256_max_epi32(r.rel_min, rounded));
   }
   return _mm256_and_si256(_mm256_add_epi32(q, r.zp), _mm256_set1_epi32(0xFF));
@@ -179,8 +177,10 @@ inline void macs16(const uint8_t* const* x, size_t off0, size_t in_stride, size_
   if constexpr (kWeightsInRegisters)
     for (size_t i = 0; i < 2 * ((kTaps + 1) / 2); ++i) wr[i] = _mm256_loadu_si256(w + i);
   auto weight = [&](size_t i) {
-    if constexpr (kWeightsInRegisters) return wr[i];
-    else return _mm256_loadu_si256(w + i);
+    if constexpr (kWeightsInRegisters)
+      return wr[i];
+    else
+      return _mm256_loadu_si256(w + i);
   };
   for (size_t i = 0; i < n; ++i) {
     const size_t off = off0 + i * in_stride + c;
@@ -263,7 +263,8 @@ inline void requant_rows(const int32_t* acc, size_t ldacc, size_t n, size_t c_be
     const int32_t* a = acc + i * ldacc - c_begin;  // indexed by channel
     uint8_t* o = out + i * out_stride;
     for (size_t c = c_begin; c < c32; c += 32)
-      store32(o + c, requant8<kFixedPoint>(load8(a + c), ep, c, r), requant8<kFixedPoint>(load8(a + c + 8), ep, c + 8, r),
+      store32(o + c, requant8<kFixedPoint>(load8(a + c), ep, c, r),
+              requant8<kFixedPoint>(load8(a + c + 8), ep, c + 8, r),
               requant8<kFixedPoint>(load8(a + c + 16), ep, c + 16, r),
               requant8<kFixedPoint>(load8(a + c + 24), ep, c + 24, r));
     for (size_t c = c32; c < c8; c += 8) store8(o + c, requant8<kFixedPoint>(load8(a + c), ep, c, r));
@@ -290,7 +291,8 @@ __attribute__((noinline)) void run_impl(size_t pixels, size_t taps, size_t chann
       const size_t n = std::min(chunk, pixels - p0), off0 = p0 * in_stride;
       for (size_t c = cs; c < std::min(ce, c16_end); c += 16)
         macs16<kSigned, kTaps>(x, off0, in_stride, n, taps, c,
-                               reinterpret_cast<const __m256i*>(wp + c / 16 * l.block16_elems()), acc + (c - cs), width);
+                               reinterpret_cast<const __m256i*>(wp + c / 16 * l.block16_elems()), acc + (c - cs),
+                               width);
       if (ce == channels) {
         if (l.has8)
           macs8<kSigned>(x, off0, in_stride, n, taps, c16_end, reinterpret_cast<const __m128i*>(wp + l.offset8()),
@@ -310,20 +312,27 @@ void run_taps(size_t pixels, size_t taps, size_t channels, const uint8_t* const*
   // 3x3 (and smaller) runs keep the weights in registers; 3x3 and 5x5 get a fully unrolled tap
   // loop; any other size loops.
   switch (taps) {
-    case 9: return run_impl<kSigned, kFixedPoint, 9>(pixels, taps, channels, in, in_stride, packed, ep, out, out_stride);
-    case 25: return run_impl<kSigned, kFixedPoint, 25>(pixels, taps, channels, in, in_stride, packed, ep, out, out_stride);
-    default: return run_impl<kSigned, kFixedPoint, 0>(pixels, taps, channels, in, in_stride, packed, ep, out, out_stride);
+    case 9:
+      return run_impl<kSigned, kFixedPoint, 9>(pixels, taps, channels, in, in_stride, packed, ep, out, out_stride);
+    case 25:
+      return run_impl<kSigned, kFixedPoint, 25>(pixels, taps, channels, in, in_stride, packed, ep, out, out_stride);
+    default:
+      return run_impl<kSigned, kFixedPoint, 0>(pixels, taps, channels, in, in_stride, packed, ep, out, out_stride);
   }
 }
 
 void run(size_t pixels, size_t taps, size_t channels, const uint8_t* const* in, size_t in_stride, bool in_signed,
          const void* packed, const GemmEpilogue& ep, uint8_t* out, size_t out_stride) {
   if (in_signed) {
-    if (ep.fixed_point) run_taps<true, true>(pixels, taps, channels, in, in_stride, packed, ep, out, out_stride);
-    else run_taps<true, false>(pixels, taps, channels, in, in_stride, packed, ep, out, out_stride);
+    if (ep.fixed_point)
+      run_taps<true, true>(pixels, taps, channels, in, in_stride, packed, ep, out, out_stride);
+    else
+      run_taps<true, false>(pixels, taps, channels, in, in_stride, packed, ep, out, out_stride);
   } else {
-    if (ep.fixed_point) run_taps<false, true>(pixels, taps, channels, in, in_stride, packed, ep, out, out_stride);
-    else run_taps<false, false>(pixels, taps, channels, in, in_stride, packed, ep, out, out_stride);
+    if (ep.fixed_point)
+      run_taps<false, true>(pixels, taps, channels, in, in_stride, packed, ep, out, out_stride);
+    else
+      run_taps<false, false>(pixels, taps, channels, in, in_stride, packed, ep, out, out_stride);
   }
 }
 
