@@ -510,7 +510,9 @@ typedef struct qk_packed_weights qk_packed_weights;
  *  weight_qparams: dtype S8, per-tensor (any zero point, count 1) or per-channel symmetric on
  *  axis 0 with n scales. bias: NULL, or n values of bias_dtype F32 (quantized with the input
  *  scale at operator creation) or S32 (already in accumulator units, added as is).
- *  n, k in [1, 2^31); k <= 65536 (no int32 accumulator can overflow).
+ *  n, k in [1, 2^31); k <= 65536: with symmetric (zero-point 0) weights no int32 accumulator
+ *  can overflow; with a per-tensor weight zero point an extreme |sum| can exceed int32, and then
+ *  every kernel path wraps it modulo 2^32 identically.
  *  @return QK_OK, QK_ERR_INVALID_ARGUMENT, QK_ERR_OUT_OF_MEMORY, QK_ERR_UNSUPPORTED (QK_ISA). */
 QK_API qk_status qk_packed_weights_create(const int8_t* weights, int64_t n, int64_t k, int64_t ldw,
                                           const qk_qparams* weight_qparams, const void* bias, qk_dtype bias_dtype,
@@ -561,7 +563,8 @@ typedef struct qk_qconv2d qk_qconv2d;
  *  @param stride {sh, sw} >= 1; padding {top, left, bottom, right} >= 0 (padded input reads the
  *  input zero point); dilation {dh, dw} >= 1; groups divides both channel counts (groups ==
  *  in_channels == out_channels/multiplier selects the depthwise kernel).
- *  @param input_qparams, output_qparams per-tensor U8/S8; output_min/max as for qk_qlinear. */
+ *  @param input_qparams, output_qparams per-tensor U8/S8; output_min/max as for qk_qlinear.
+ *  kh*kw*in_channels/groups <= 65536 (the GEMM depth limit). */
 QK_API qk_status qk_qconv2d_create(const int8_t* weights, const int64_t weight_shape[4],
                                    const qk_qparams* weight_qparams, const float* bias, const int64_t stride[2],
                                    const int64_t padding[4], const int64_t dilation[2], int64_t groups,
@@ -576,12 +579,14 @@ QK_API qk_status qk_qconv2d_run(const qk_qconv2d* op, int64_t batch, int64_t in_
 QK_API void qk_qconv2d_destroy(qk_qconv2d* op);
 
 /** int8 max pooling, NHWC u8/s8 (qparams unchanged). padding {top, left, bottom, right}: padded
- *  positions never win. Output {n, out_h, out_w, c}, floor mode. */
+ *  positions never win; every window must overlap the input. Output {n, out_h, out_w, c}, floor
+ *  mode. kernel, stride, padding and dilation are all required (non-NULL). */
 QK_API qk_status qk_max_pool2d(qk_dtype dtype, const void* input, size_t input_bytes, const int64_t nhwc_shape[4],
                                const int64_t kernel[2], const int64_t stride[2], const int64_t padding[4],
                                const int64_t dilation[2], void* output, size_t output_bytes);
 /** Average pooling, NHWC: out = clamp(round_half_even(float(sum(q) - count*in_zp) *
- *  (in_scale / (out_scale*count))) + out_zp). count_include_pad as in PyTorch. */
+ *  (in_scale / (out_scale*count))) + out_zp). count_include_pad as in PyTorch. Input and output
+ *  dtypes must match; every window must overlap the input. */
 QK_API qk_status qk_avg_pool2d(const qk_qparams* input_qparams, const qk_qparams* output_qparams, const void* input,
                                size_t input_bytes, const int64_t nhwc_shape[4], const int64_t kernel[2],
                                const int64_t stride[2], const int64_t padding[4], int count_include_pad,
@@ -592,7 +597,8 @@ QK_API qk_status qk_global_avg_pool2d(const qk_qparams* input_qparams, const qk_
                                       void* output, size_t output_bytes);
 /** Quantized element-wise add of `count` elements: out = clamp(round_half_even(float(a - a_zp) *
  *  (a_scale/out_scale) + float(b - b_zp) * (b_scale/out_scale)) + out_zp), clamp also by
- *  [quantize(output_min), quantize(output_max)] (fused ReLU: 0, INFINITY). All per-tensor U8/S8. */
+ *  [quantize(output_min), quantize(output_max)] (fused ReLU: 0, INFINITY). All per-tensor U8/S8.
+ *  output may alias a or b exactly (in place). */
 QK_API qk_status qk_qadd(const qk_qparams* a_qparams, const void* a, const qk_qparams* b_qparams, const void* b,
                          const qk_qparams* output_qparams, size_t count, float output_min, float output_max,
                          void* output);
