@@ -113,9 +113,15 @@ void run_task(const RunContext& c, size_t thread, size_t task) {
       const size_t row = row_begin + t * mr;
       const size_t rows = std::min(mr, row_end - row);
       const uint8_t* a_tile = a_packed + t * p.a_tile_bytes;
+      // A single valid row (GEMV, or the last tile of m = mr*q + 1): the family's one-row kernel
+      // when it has one (contract note 8); it fills row 0 of acc, the only row the epilogue reads.
+      const auto ukernel_1row = rows == 1 ? kern.ukernel_1row : nullptr;
       for (size_t panel = block; panel < block_end; ++panel) {
         const size_t col = panel * nr;
-        kern.ukernel(k, a_tile, b + panel * panel_stride, acc, nr);
+        if (ukernel_1row != nullptr)
+          ukernel_1row(k, a_tile, b + panel * panel_stride, acc);
+        else
+          kern.ukernel(k, a_tile, b + panel * panel_stride, acc, nr);
         epilogue(acc, nr, rows, std::min(nr, n - col), *c.ep, row, col,
                  c.out + (row * c.ldo + col) * c.out_esize, c.ldo);
       }

@@ -8,6 +8,7 @@
 // a scalar model of its intrinsics (QK_TEST_AVX512VNNI_EMULATED, x86_avx512_emulation.h).
 // Prints one line per family and a final "N passed, M failed"; exits non-zero on any failure.
 //   x86_qgemm_check [--quick] [--family NAME]
+#include <algorithm>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -137,6 +138,13 @@ std::vector<int32_t> family_dot(const QGemmKernel& kr, const uint8_t* a, size_t 
           else
             ok = ok && v == kSentinel;  // outside the block
         }
+      // The optional one-row kernel (contract note 8) must give row 0 of ukernel's block, bit
+      // for bit, and write exactly nr values.
+      if (kr.ukernel_1row != nullptr && mt == 1) {
+        std::vector<int32_t> row(kr.nr + 1, kSentinel);
+        kr.ukernel_1row(k, pa.data(), pb.data() + p * stride, row.data());
+        ok = ok && row[kr.nr] == kSentinel && std::equal(row.begin(), row.begin() + kr.nr, cbuf.begin());
+      }
     }
   }
   *contract_ok = ok;

@@ -32,6 +32,13 @@
 //     scalar code adds in int64); in float mode clamping x = float(acc) * scale[j] to
 //     [q_min - out_zp, q_max - out_zp] before rounding equals rounding first (integer bounds),
 //     which is what gemm_epilogue_scalar does; the row index into row_offset is row0 + i.
+//  8. Optional single-row micro-kernel `ukernel_1row` (nullptr = not provided). It computes row 0
+//     of the tile only: c[j] = sum_{kk < k} A[0][kk] * B[j][kk] for j < nr, exact in int32 with
+//     wrapping (bit-identical to row 0 of `ukernel`), reading the same packed A tile (pack_a with
+//     m == 1) and packed B panel layouts as `ukernel`, and writing exactly nr int32 to `c` (no
+//     ldc: one row). Same driver guarantees as `ukernel` (aligned tile, panel and c; true k). The
+//     driver calls it instead of `ukernel` for every row block whose valid row count is 1 (m = 1
+//     GEMV, or the last tile of m = mr*q + 1); all other blocks still go through `ukernel`.
 #pragma once
 
 #include <cstddef>
@@ -91,6 +98,9 @@ struct QGemmKernel {
   // c[i * ldc + j] = sum_{kk < k} A[i][kk] * B[j][kk] for all i < mr, j < nr (A as u8 0..255, B
   // as s8), exact in int32 with wrapping; writes the whole mr x nr block of c.
   void (*ukernel)(size_t k, const void* packed_a, const void* packed_b_panel, int32_t* c, size_t ldc) = nullptr;
+
+  // Optional (note 8): row 0 of `ukernel`'s block only, c[j] for j < nr. nullptr = use ukernel.
+  void (*ukernel_1row)(size_t k, const void* packed_a, const void* packed_b_panel, int32_t* c) = nullptr;
 
   // Applies `ep` to the valid m x n part of an accumulator block (acc row stride ldacc) whose
   // first element is output row `row0`, column `col0` (indexes into ep's arrays), writing

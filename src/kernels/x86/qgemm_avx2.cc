@@ -187,6 +187,52 @@ void ukernel(size_t k, const void* packed_a, const void* packed_b_panel, int32_t
 #undef QK_AVX2_PAIR
 #undef QK_AVX2_ROW
 
+// ---- one-row micro-kernel (contract note 8) ------------------------------------------------
+// Row 0 of the tile only, for GEMV (m = 1) row blocks: per k pair one dword broadcast from A (row
+// 0's slot, 24 bytes apart), the panel's two B ymm, 2 vpmaddwd + 2 vpaddd. Bound by streaming B
+// (64 bytes per pair), so 4 pairs per iteration with four independent accumulator pairs (8 ymm)
+// hide vpmaddwd / vpaddd latency and keep the loads flowing; the sets are summed at the end
+// (vpaddd wraps, so any order is bit-identical to the spec). 8 accumulators + 2 B + 2 products
+// stay within 16 ymm, so GCC's re-association does not spill here.
+void ukernel_1row(size_t k, const void* packed_a, const void* packed_b_panel, int32_t* c) {
+  const size_t kp = k_pairs(k);
+  const uint8_t* a = static_cast<const uint8_t*>(packed_a);
+  const uint8_t* b = static_cast<const uint8_t*>(packed_b_panel);
+  constexpr size_t kAStep = kMr * kKr * sizeof(int16_t);   // 24 bytes per pair
+  constexpr size_t kBStep = kNr * kKr * sizeof(int16_t);   // 64 bytes per pair
+  auto bcast = [](const uint8_t* p) {
+    int32_t v;
+    std::memcpy(&v, p, sizeof v);
+    return _mm256_set1_epi32(v);
+  };
+  auto ld = [](const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); };
+  __m256i lo0 = _mm256_setzero_si256(), hi0 = _mm256_setzero_si256();
+  __m256i lo1 = _mm256_setzero_si256(), hi1 = _mm256_setzero_si256();
+  __m256i lo2 = _mm256_setzero_si256(), hi2 = _mm256_setzero_si256();
+  __m256i lo3 = _mm256_setzero_si256(), hi3 = _mm256_setzero_si256();
+  size_t p = 0;
+  for (; p + 4 <= kp; p += 4, a += 4 * kAStep, b += 4 * kBStep) {
+    const __m256i a0 = bcast(a), a1 = bcast(a + kAStep), a2 = bcast(a + 2 * kAStep), a3 = bcast(a + 3 * kAStep);
+    lo0 = _mm256_add_epi32(lo0, _mm256_madd_epi16(a0, ld(b)));
+    hi0 = _mm256_add_epi32(hi0, _mm256_madd_epi16(a0, ld(b + 32)));
+    lo1 = _mm256_add_epi32(lo1, _mm256_madd_epi16(a1, ld(b + kBStep)));
+    hi1 = _mm256_add_epi32(hi1, _mm256_madd_epi16(a1, ld(b + kBStep + 32)));
+    lo2 = _mm256_add_epi32(lo2, _mm256_madd_epi16(a2, ld(b + 2 * kBStep)));
+    hi2 = _mm256_add_epi32(hi2, _mm256_madd_epi16(a2, ld(b + 2 * kBStep + 32)));
+    lo3 = _mm256_add_epi32(lo3, _mm256_madd_epi16(a3, ld(b + 3 * kBStep)));
+    hi3 = _mm256_add_epi32(hi3, _mm256_madd_epi16(a3, ld(b + 3 * kBStep + 32)));
+  }
+  for (; p < kp; ++p, a += kAStep, b += kBStep) {
+    const __m256i a0 = bcast(a);
+    lo0 = _mm256_add_epi32(lo0, _mm256_madd_epi16(a0, ld(b)));
+    hi0 = _mm256_add_epi32(hi0, _mm256_madd_epi16(a0, ld(b + 32)));
+  }
+  lo0 = _mm256_add_epi32(_mm256_add_epi32(lo0, lo1), _mm256_add_epi32(lo2, lo3));
+  hi0 = _mm256_add_epi32(_mm256_add_epi32(hi0, hi1), _mm256_add_epi32(hi2, hi3));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(c), lo0);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + 8), hi0);
+}
+
 // ---- epilogue -------------------------------------------------------------------------------
 // Whole groups of 8 columns are vectorised; the last n % 8 columns go to gemm_epilogue_scalar
 // itself, so there is no second formula to keep in sync. Each step follows the spec literally:
@@ -369,6 +415,7 @@ QK_BASELINE_X86 void get_qgemm_kernel__avx2(QGemmKernel* k) {
   k->a_tile_size = a_tile_size;
   k->pack_a = pack_a;
   k->ukernel = ukernel;
+  k->ukernel_1row = ukernel_1row;
   k->epilogue = epilogue;
 }
 
