@@ -3,11 +3,14 @@
 // kernel path this CPU runs next to oneDNN int8 and fp32 convolution and an Eigen im2col+GEMM fp32
 // reference, same run, 1 thread and all threads; checks the u8 outputs once. Prints markdown.
 // Usage: bench_conv [seconds per measurement, default 0.3] [rounds, default 3]
-//   Each measurement is `rounds` rounds of >= seconds/rounds (and >= 2 calls) after one warm-up
-//   call per round; rounds of all implementations of a case are interleaved; median of all calls.
+//   The program makes `rounds` passes over both cases and thread counts; in each pass every
+//   implementation gets one round: a warm-up call, then timed calls for >= seconds/rounds (and >= 2
+//   calls). A cell is the median of all timed calls of its rounds, which are spread over the run.
 //   1-thread calls are timed by the calling thread's CPU time, all-thread calls by the wall clock
 //   (QK_BENCH_WALL_CLOCK=1: wall clock for both).
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -21,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -70,6 +74,103 @@ void time_round(const std::function<void()>& run, double seconds, bool cpu_clock
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Load from other processes: /proc/stat busy time of all CPUs minus this process's own CPU time.
+
+struct CpuSnapshot {
+  double busy = 0.0, self = 0.0, wall = 0.0;
+  bool ok = false;
+};
+
+CpuSnapshot cpu_snapshot() {
+  CpuSnapshot s;
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  unsigned long long v[8] = {};  // user nice system idle iowait irq softirq steal
+  if (in >> cpu) {
+    for (auto& x : v) in >> x;
+    s.ok = cpu == "cpu" && bool(in);
+  }
+  const double tick = double(sysconf(_SC_CLK_TCK));
+  s.busy = double(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / tick;  // steal: the hypervisor ran others
+  rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  s.self = double(ru.ru_utime.tv_sec) + 1e-6 * double(ru.ru_utime.tv_usec) + double(ru.ru_stime.tv_sec) +
+           1e-6 * double(ru.ru_stime.tv_usec);
+  s.wall = now_seconds();
+  return s;
+}
+
+// Share of the whole machine (all `cpus`) that other processes used between two snapshots.
+double foreign_load(const CpuSnapshot& a, const CpuSnapshot& b, int cpus) {
+  if (!a.ok || !b.ok || b.wall <= a.wall) return NAN;
+  return std::max(0.0, ((b.busy - a.busy) - (b.self - a.self)) / ((b.wall - a.wall) * cpus));
+}
+
+// QK_BENCH_QUIET_WAIT=<seconds>: before an all-threads block, wait (in 1 s samples) until other
+// processes use < 5 % of the machine, and repeat a block during which they used > 10 %, for at most
+// that many seconds of waiting per block. 0 (default): measure at once, only report the load.
+double quiet_wait_budget() {
+  const char* v = std::getenv("QK_BENCH_QUIET_WAIT");
+  return v ? std::max(0.0, std::atof(v)) : 0.0;
+}
+
+// Returns the seconds waited.
+double wait_for_quiet(double budget, int cpus) {
+  double waited = 0.0;
+  while (waited < budget) {
+    const CpuSnapshot a = cpu_snapshot();
+    timespec one_second = {1, 0};
+    nanosleep(&one_second, nullptr);
+    waited += 1.0;
+    if (foreign_load(a, cpu_snapshot(), cpus) < 0.05) break;
+  }
+  return waited;
+}
+
+// Load seen by one measurement block (or several, merged).
+struct LoadStat {
+  double foreign = 0.0;  // largest share of the machine other processes used during an accepted block
+  int tries = 0;
+  double waited = 0.0;
+  void merge(const LoadStat& o) {
+    foreign = std::isnan(o.foreign) ? foreign : std::max(foreign, o.foreign);
+    tries += o.tries;
+    waited += o.waited;
+  }
+  std::string describe(int cpus, int blocks) const {
+    char note[200];
+    std::snprintf(note, sizeof note,
+                  "other processes used at most %.0f %% of the %d CPUs (%d blocks, %d tries, waited %.0f s)",
+                  100.0 * foreign, cpus, blocks, tries, waited);
+    return note;
+  }
+};
+
+// Times every candidate for `seconds` (one round each, in order); for all-thread blocks (`retry`),
+// waits for a quiet machine and retries under QK_BENCH_QUIET_WAIT.
+template <class Cand>
+LoadStat measure_block(std::vector<Cand>* cands, double seconds, int threads, int cpus, bool retry) {
+  const double budget = retry ? quiet_wait_budget() : 0.0;
+  LoadStat st;
+  st.foreign = NAN;
+  for (;;) {
+    if (budget > 0.0) st.waited += wait_for_quiet(budget - st.waited, cpus);
+    std::vector<size_t> sizes;
+    for (Cand& c : *cands) sizes.push_back(c.samples.size());
+    const CpuSnapshot a = cpu_snapshot();
+    for (Cand& c : *cands) time_round(c.run, seconds, use_thread_cpu_clock(threads), &c.samples, &c.wall_samples);
+    st.foreign = foreign_load(a, cpu_snapshot(), cpus);
+    ++st.tries;
+    if (budget <= 0.0 || !(st.foreign > 0.10) || st.waited >= budget) break;
+    for (size_t i = 0; i < cands->size(); ++i) {  // drop the disturbed block's samples
+      (*cands)[i].samples.resize(sizes[i]);
+      (*cands)[i].wall_samples.resize(sizes[i]);
+    }
+  }
+  return st;
+}
+
 double median(std::vector<double> v) {
   if (v.empty()) return NAN;
   std::sort(v.begin(), v.end());
@@ -100,11 +201,8 @@ std::string load_average() {
 }
 
 int hardware_threads() {
-#if QK_BENCH_HAVE_OPENMP
-  return omp_get_num_procs();
-#else
-  return 1;
-#endif
+  const unsigned n = std::thread::hardware_concurrency();  // online CPUs, as qk_threadpool_create(0)
+  return n ? int(n) : 1;
 }
 
 void set_peer_threads(int threads) {
@@ -146,6 +244,8 @@ uint32_t next_u32() {
 }
 
 Problem make_problem(const ConvCase& c) {
+  g_rng = 0x2545F4914F6CDD1Dull ^ (uint64_t(c.h) << 40) ^ (uint64_t(c.in_c) << 20) ^
+          uint64_t(c.groups);  // same data each pass
   Problem p;
   p.c = c;
   const int64_t k = c.in_per_group() * 9;
@@ -393,11 +493,17 @@ int main(int argc, char** argv) {
       "- batch 1, NHWC, stride 1, pad 1; u8 input (zero point 120), s8 weights over the full range with\n"
       "  per-output-channel scales, u8 output with a zero point, no bias\n");
   std::printf(
-      "- timing: %d rounds of >= %.3f s per measurement, warm-up call each round, median of all calls;\n"
+      "- timing: %d passes over all cases, one round of >= %.3f s per implementation and pass (after a warm-up\n"
+      "  call), median of all timed calls;\n"
       "  clock: %s\n",
       rounds, seconds / rounds,
       use_thread_cpu_clock(1) ? "CPU time of the calling thread for 1 thread, wall time for all threads"
                               : "wall time (QK_BENCH_WALL_CLOCK)");
+  if (quiet_wait_budget() > 0.0)
+    std::printf(
+        "- QK_BENCH_QUIET_WAIT=%g: all-thread blocks wait up to that long for other processes to use < 5 %% of\n"
+        "  the CPUs and are repeated when they used > 10 %% during the block\n",
+        quiet_wait_budget());
   std::fflush(stdout);
 
   const int thread_configs[2] = {1, all_threads};
@@ -408,100 +514,113 @@ int main(int argc, char** argv) {
   std::map<std::string, std::string> details;
   std::vector<std::string> checks;
 
-  for (const ConvCase& c : cases) {
-    Problem p = make_problem(c);
-    QkCommon qc = make_qk_common(p);
-    std::vector<std::pair<std::string, qk_qconv2d*>> ops;
-    for (const auto& isa : isas) ops.emplace_back(isa, make_qk_conv(p, qc, isa));
-    const size_t out_count = size_t(c.h * c.w * c.out_c);
-    std::vector<uint8_t> out_u8(out_count);
+  std::map<std::string, std::map<std::string, std::vector<double>>> pooled[2], pooled_wall[2];  // [tc][row][case]
+  std::map<std::string, LoadStat> load[2];                                                      // [tc][case]
+  for (int pass = 0; pass < rounds; ++pass)
+    for (const ConvCase& c : cases) {
+      Problem p = make_problem(c);
+      QkCommon qc = make_qk_common(p);
+      std::vector<std::pair<std::string, qk_qconv2d*>> ops;
+      for (const auto& isa : isas) ops.emplace_back(isa, make_qk_conv(p, qc, isa));
+      const size_t out_count = size_t(c.h * c.w * c.out_c);
+      std::vector<uint8_t> out_u8(out_count);
 
-    // Checks, once (single thread).
-    const std::vector<uint8_t> ref = reference_u8(p);
-    std::vector<uint8_t> qk_auto;
-    for (const auto& op : ops) {
-      check(qk_qconv2d_run(op.second, 1, c.h, c.w, p.x.data(), p.x.size(), out_u8.data(), out_count, nullptr),
-            "qk_qconv2d_run");
-      checks.push_back(c.name + ": QuantKit (" + op.first +
-                       ") u8 vs scalar reference, all outputs: " + compare_u8(out_u8.data(), ref.data(), out_count));
-      if (op.first == auto_isa) qk_auto = out_u8;
-    }
-#if QK_BENCH_HAVE_DNNL
-    set_peer_threads(1);
-    try {
-      DnnlConv d(p, 0);
-      d.run();
-      checks.push_back(c.name + ": oneDNN u8 with zero points (" + d.impl + ") vs the reference, all outputs: " +
-                       compare_u8(static_cast<const uint8_t*>(d.dst.get_data_handle()), ref.data(), out_count));
-    } catch (const dnnl::error& e) {
-      checks.push_back(c.name + ": oneDNN u8 with zero points unavailable: " + e.what());
-    }
-    // The same with 7-bit weights [-64, 63] (no u8 x s8 pair sum can saturate int16).
-    try {
-      Problem p7 = p;
-      for (auto& v : p7.w) v = int8_t(v >> 1);
-      DnnlConv d(p7, 0);
-      d.run();
-      checks.push_back(
-          c.name + ": oneDNN u8 with zero points (" + d.impl +
-          ") and 7-bit weights [-64,63] vs the reference, all outputs: " +
-          compare_u8(static_cast<const uint8_t*>(d.dst.get_data_handle()), reference_u8(p7).data(), out_count));
-    } catch (const dnnl::error& e) {
-      checks.push_back(c.name + ": oneDNN u8 with 7-bit weights unavailable: " + e.what());
-    }
-#endif
-
-    for (int tc = 0; tc < 2; ++tc) {
-      const int threads = thread_configs[tc];
-      if (tc == 1 && threads == 1) break;
-      qk_threadpool* pool = tc == 0 ? nullptr : pool_all;
-      set_peer_threads(threads);
-      std::vector<Candidate> cands;
-      for (const auto& op : ops) {
-        qk_qconv2d* o = op.second;
-        cands.push_back({"QuantKit u8 (" + op.first + ")",
-                         "qk_qconv2d_run, created with qk_set_isa(\"" + op.first + "\")", [&, o, pool] {
-                           check(qk_qconv2d_run(o, 1, c.h, c.w, p.x.data(), p.x.size(), out_u8.data(), out_count, pool),
-                                 "qk_qconv2d_run");
-                         }});
-      }
-#if QK_BENCH_HAVE_DNNL
-      std::vector<std::unique_ptr<DnnlConv>> dnnl_ops;
-      const char* dnnl_rows[3] = {"oneDNN u8 (src/dst zero points)", "oneDNN u8 (no zero points)", "oneDNN f32"};
-      for (int kind = 0; kind < 3; ++kind) {
-        try {
-          dnnl_ops.emplace_back(new DnnlConv(p, kind));
-          DnnlConv* d = dnnl_ops.back().get();
-          cands.push_back({dnnl_rows[kind], "convolution_forward " + d->impl, [d] { d->run(); }});
-        } catch (const dnnl::error& e) {
-          std::fprintf(stderr, "oneDNN %s %s: %s\n", dnnl_rows[kind], c.name.c_str(), e.what());
+      // Checks, once (single thread).
+      if (pass == 0) {
+        const std::vector<uint8_t> ref = reference_u8(p);
+        std::vector<uint8_t> qk_auto;
+        for (const auto& op : ops) {
+          check(qk_qconv2d_run(op.second, 1, c.h, c.w, p.x.data(), p.x.size(), out_u8.data(), out_count, nullptr),
+                "qk_qconv2d_run");
+          checks.push_back(c.name + ": QuantKit (" + op.first + ") u8 vs scalar reference, all outputs: " +
+                           compare_u8(out_u8.data(), ref.data(), out_count));
+          if (op.first == auto_isa) qk_auto = out_u8;
         }
-      }
+#if QK_BENCH_HAVE_DNNL
+        set_peer_threads(1);
+        try {
+          DnnlConv d(p, 0);
+          d.run();
+          checks.push_back(c.name + ": oneDNN u8 with zero points (" + d.impl + ") vs the reference, all outputs: " +
+                           compare_u8(static_cast<const uint8_t*>(d.dst.get_data_handle()), ref.data(), out_count));
+        } catch (const dnnl::error& e) {
+          checks.push_back(c.name + ": oneDNN u8 with zero points unavailable: " + e.what());
+        }
+        // The same with 7-bit weights [-64, 63] (no u8 x s8 pair sum can saturate int16).
+        try {
+          Problem p7 = p;
+          for (auto& v : p7.w) v = int8_t(v >> 1);
+          DnnlConv d(p7, 0);
+          d.run();
+          checks.push_back(
+              c.name + ": oneDNN u8 with zero points (" + d.impl +
+              ") and 7-bit weights [-64,63] vs the reference, all outputs: " +
+              compare_u8(static_cast<const uint8_t*>(d.dst.get_data_handle()), reference_u8(p7).data(), out_count));
+        } catch (const dnnl::error& e) {
+          checks.push_back(c.name + ": oneDNN u8 with 7-bit weights unavailable: " + e.what());
+        }
 #endif
-      std::unique_ptr<EigenIm2col> eig;
-      if (c.groups == 1) {
-        eig.reset(new EigenIm2col(p));
-        EigenIm2col* e = eig.get();
-        cands.push_back(
-            {"Eigen f32 im2col+GEMM", "im2col (OpenMP loop) + Eigen GEMM", [e, threads] { e->run(threads); }});
       }
-      for (int r = 0; r < rounds; ++r)
-        for (Candidate& cand : cands)
-          time_round(cand.run, seconds / rounds, use_thread_cpu_clock(threads), &cand.samples, &cand.wall_samples);
-      for (const Candidate& cand : cands) {
-        if (std::find(rows.begin(), rows.end(), cand.row) == rows.end()) rows.push_back(cand.row);
-        seconds_of[tc][cand.row][c.name] = median(cand.samples);
-        wall_of[tc][cand.row][c.name] = median(cand.wall_samples);
-        if (tc == 0) details[cand.row] += (details[cand.row].empty() ? "" : "; ") + c.name + ": " + cand.detail;
+
+      for (int tc = 0; tc < 2; ++tc) {
+        const int threads = thread_configs[tc];
+        if (tc == 1 && threads == 1) break;
+        qk_threadpool* pool = tc == 0 ? nullptr : pool_all;
+        set_peer_threads(threads);
+        std::vector<Candidate> cands;
+        for (const auto& op : ops) {
+          qk_qconv2d* o = op.second;
+          cands.push_back({"QuantKit u8 (" + op.first + ")",
+                           "qk_qconv2d_run, created with qk_set_isa(\"" + op.first + "\")", [&, o, pool] {
+                             check(
+                                 qk_qconv2d_run(o, 1, c.h, c.w, p.x.data(), p.x.size(), out_u8.data(), out_count, pool),
+                                 "qk_qconv2d_run");
+                           }});
+        }
+#if QK_BENCH_HAVE_DNNL
+        std::vector<std::unique_ptr<DnnlConv>> dnnl_ops;
+        const char* dnnl_rows[3] = {"oneDNN u8 (src/dst zero points)", "oneDNN u8 (no zero points)", "oneDNN f32"};
+        for (int kind = 0; kind < 3; ++kind) {
+          try {
+            dnnl_ops.emplace_back(new DnnlConv(p, kind));
+            DnnlConv* d = dnnl_ops.back().get();
+            cands.push_back({dnnl_rows[kind], "convolution_forward " + d->impl, [d] { d->run(); }});
+          } catch (const dnnl::error& e) {
+            std::fprintf(stderr, "oneDNN %s %s: %s\n", dnnl_rows[kind], c.name.c_str(), e.what());
+          }
+        }
+#endif
+        std::unique_ptr<EigenIm2col> eig;
+        if (c.groups == 1) {
+          eig.reset(new EigenIm2col(p));
+          EigenIm2col* e = eig.get();
+          cands.push_back(
+              {"Eigen f32 im2col+GEMM", "im2col (OpenMP loop) + Eigen GEMM", [e, threads] { e->run(threads); }});
+        }
+        load[tc][c.name].merge(measure_block(&cands, seconds / rounds, threads, all_threads, tc == 1));
+        for (const Candidate& cand : cands) {
+          if (std::find(rows.begin(), rows.end(), cand.row) == rows.end()) rows.push_back(cand.row);
+          auto& smp = pooled[tc][cand.row][c.name];
+          smp.insert(smp.end(), cand.samples.begin(), cand.samples.end());
+          auto& wall = pooled_wall[tc][cand.row][c.name];
+          wall.insert(wall.end(), cand.wall_samples.begin(), cand.wall_samples.end());
+          if (tc == 0 && pass == 0)
+            details[cand.row] += (details[cand.row].empty() ? "" : "; ") + c.name + ": " + cand.detail;
+        }
+        std::fprintf(stderr, "done: pass %d of %d, %s, %s\n", pass + 1, rounds, c.name.c_str(), thread_names[tc]);
       }
-      std::fprintf(stderr, "done: %s, %s\n", c.name.c_str(), thread_names[tc]);
+      for (auto& op : ops) qk_qconv2d_destroy(op.second);
+      qk_qparams_destroy(qc.in_qp);
+      qk_qparams_destroy(qc.w_qp);
+      qk_qparams_destroy(qc.out_qp);
     }
-    for (auto& op : ops) qk_qconv2d_destroy(op.second);
-    qk_qparams_destroy(qc.in_qp);
-    qk_qparams_destroy(qc.w_qp);
-    qk_qparams_destroy(qc.out_qp);
-  }
   set_peer_threads(all_threads);
+  for (int tc = 0; tc < 2; ++tc)
+    for (const auto& row : pooled[tc])
+      for (const auto& cs : row.second) {
+        seconds_of[tc][row.first][cs.first] = median(cs.second);
+        wall_of[tc][row.first][cs.first] = median(pooled_wall[tc][row.first][cs.first]);
+      }
 
   auto find = [](const std::map<std::string, std::map<std::string, double>>& m, const std::string& row,
                  const std::string& cs) -> double {
@@ -595,6 +714,12 @@ int main(int argc, char** argv) {
   }
   std::printf("\n## Implementations\n\n");
   for (const std::string& row : rows) std::printf("- %s: %s\n", row.c_str(), details[row].c_str());
+  std::printf("\n## Load from other processes during the measurements\n\n");
+  for (int tc = 0; tc < 2; ++tc)
+    for (const ConvCase& c : cases)
+      if (load[tc].count(c.name))
+        std::printf("- %s, %s: %s\n", c.name.c_str(), thread_names[tc],
+                    load[tc][c.name].describe(all_threads, rounds).c_str());
   std::printf("\n## Checks\n\n");
   for (const std::string& c : checks) std::printf("- %s\n", c.c_str());
   std::printf("\nLoad average at the end: %s\n", load_average().c_str());

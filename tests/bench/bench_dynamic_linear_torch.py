@@ -3,9 +3,10 @@
 # engine this torch build has) next to QuantKit's qk_dynamic_linear through ctypes, plus torch's fp32
 # F.linear; 1 thread and all threads; prints a markdown table with GOPS and ratios.
 # Usage: python3 tests/bench/bench_dynamic_linear_torch.py path/to/libquantkit.so [seconds] [rounds]
-#   Exits 0 with a message when torch (or numpy) cannot be imported. Each measurement is `rounds`
-#   rounds of >= seconds/rounds (and >= 2 calls) after a warm-up call per round, interleaved across
-#   implementations; the median of all calls is reported. A benchmark, not a test: nothing is asserted.
+#   Exits 0 with a message when torch (or numpy) cannot be imported. The script makes `rounds` passes
+#   over every shape and thread count; in each pass every implementation gets one round (a warm-up
+#   call, then timed calls for >= seconds/rounds, >= 2 calls); a cell is the median of all its timed
+#   calls. A benchmark, not a test: nothing is asserted.
 import ctypes
 import os
 import platform
@@ -110,6 +111,51 @@ def time_rounds(cands, seconds, rounds, cpu_clock):
                     break
 
 
+def cpu_snapshot():
+    """(busy CPU seconds of the machine from /proc/stat, CPU seconds of this process, wall time)."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:9]]  # user nice system idle iowait irq softirq steal
+    except (OSError, ValueError):
+        return None
+    t = os.times()
+    return (sum(v[i] for i in (0, 1, 2, 5, 6, 7)) / os.sysconf("SC_CLK_TCK"), t.user + t.system,
+            time.perf_counter())
+
+
+def foreign_load(a, b, cpus):
+    """Share of the whole machine that other processes used between two snapshots."""
+    if a is None or b is None or b[2] <= a[2]:
+        return float("nan")
+    return max(0.0, ((b[0] - a[0]) - (b[1] - a[1])) / ((b[2] - a[2]) * cpus))
+
+
+def measure_block(cands, seconds, threads, cpus, retry):
+    """Times one round of every candidate (samples are appended). With QK_BENCH_QUIET_WAIT=<s>
+    (all-thread blocks only), first waits until other processes use < 5 % of the CPUs and repeats a
+    block during which they used > 10 %, waiting at most <s> seconds in all.
+    Returns (share of the machine other processes used, tries, seconds waited)."""
+    budget = float(os.environ.get("QK_BENCH_QUIET_WAIT", "0") or 0) if retry else 0.0
+    waited, tries = 0.0, 0
+    while True:
+        while waited < budget:
+            a = cpu_snapshot()
+            time.sleep(1.0)
+            waited += 1.0
+            if foreign_load(a, cpu_snapshot(), cpus) < 0.05:
+                break
+        sizes = [len(cand[2]) for cand in cands]
+        a = cpu_snapshot()
+        time_rounds(cands, seconds, 1, use_thread_cpu_clock(threads))
+        foreign = foreign_load(a, cpu_snapshot(), cpus)
+        tries += 1
+        if budget <= 0.0 or not foreign > 0.10 or waited >= budget:
+            break
+        for cand, size in zip(cands, sizes):  # drop the disturbed block's samples
+            del cand[2][size:]
+    return foreign, tries, waited
+
+
 def main():
     if len(sys.argv) < 2:
         print("usage: %s path/to/libquantkit.so [seconds per measurement] [rounds]" % sys.argv[0])
@@ -145,16 +191,23 @@ def main():
         lib.qk_version_string().decode(), lib_path, lib.qk_isa_name().decode(), pool_threads.value))
     print("- f32 input ~ N(0,1), f32 weight ~ N(0,0.05) quantized per-tensor symmetric s8 (torch.quantize_per_tensor,"
           " zero point 0), f32 bias;\n  both quantize the input to u8 per tensor at run time (MinMax) and return f32")
-    print("- timing: %d rounds of >= %.3f s per measurement, warm-up call each round, median of all calls;\n"
+    print("- timing: %d passes over all shapes, one round of >= %.3f s per implementation and pass (after a warm-up\n"
+          "  call), median of all timed calls;\n"
           "  clock: %s" % (rounds, seconds / rounds,
                            "CPU time of the calling thread for 1 thread, wall time for all threads"
                            if use_thread_cpu_clock(1) else "wall time (QK_BENCH_WALL_CLOCK)"))
+    quiet_wait = os.environ.get("QK_BENCH_QUIET_WAIT", "0")
+    if float(quiet_wait or 0) > 0:
+        print("- QK_BENCH_QUIET_WAIT=%s: all-thread blocks wait up to that long for other processes to use < 5 %% of"
+              "\n  the CPUs and are repeated when they used > 10 %% during the block" % quiet_wait)
     sys.stdout.flush()
 
     results = {}  # (threads, row) -> {shape: seconds}
     rows = []
     notes = []
     gen = torch.Generator().manual_seed(7)
+    thread_counts = sorted({1, all_threads})
+    prepared = []  # (shape, {threads: candidates}, cleanup handles)
     for (m, n, k) in SHAPES:
         shape = "%dx%dx%d" % (m, n, k)
         x = torch.randn(m, k, generator=gen, dtype=torch.float32)
@@ -166,7 +219,8 @@ def main():
         x_np = np.ascontiguousarray(x.numpy())
         bias_np = np.ascontiguousarray(bias.numpy())
         y_qk = np.zeros((m, n), dtype=np.float32)
-        y_ref = torch.nn.functional.linear(x, w_q.dequantize(), bias)
+        w_deq = w_q.dequantize()
+        y_ref = torch.nn.functional.linear(x, w_deq, bias)
 
         # QuantKit: per-tensor symmetric s8 weights (zero point 0), f32 bias, u8 dynamic activations.
         scale_c = ctypes.c_float(w_scale)
@@ -204,9 +258,8 @@ def main():
             notes.append("%s: torch %s vs QuantKit: max |diff| %.4g; torch %s vs fp32: max |diff| %.4g" % (
                 shape, eng, float(np.abs(y_t.numpy() - y_qk).max()), eng, float((y_t - y_ref).abs().max())))
 
-        for threads in sorted({1, all_threads}):
-            torch.set_num_threads(threads)
-            set_openblas_threads(threads)
+        by_threads = {}
+        for threads in thread_counts:
             pool_handle = None if threads == 1 else pool
             cands = [["QuantKit qk_dynamic_linear (u8)", lambda ph=pool_handle, f=qk_run: f(ph), []]]
             for eng, prepacked in torch_ops.items():
@@ -214,26 +267,48 @@ def main():
                     torch.backends.quantized.engine = eng
                     torch.ops.quantized.linear_dynamic(x, prepacked, False)
                 cands.append(["torch linear_dynamic (%s)" % eng, run_torch, []])
-            w_deq = w_q.dequantize()
 
             def run_fp32(x=x, w_deq=w_deq, b=bias):
                 torch.nn.functional.linear(x, w_deq, b)
             cands.append(["torch fp32 F.linear", run_fp32, []])
-            with torch.no_grad():
-                time_rounds(cands, seconds, rounds, use_thread_cpu_clock(threads))
-            for name, _, samples in cands:
+            by_threads[threads] = cands
+        prepared.append((shape, by_threads, (op, packed, wqp)))
+
+    # `rounds` passes over every shape and thread count, one round per implementation each.
+    load = {}  # (shape, threads) -> [max share, tries, waited]
+    for pass_index in range(rounds):
+        for shape, by_threads, _ in prepared:
+            for threads in thread_counts:
+                torch.set_num_threads(threads)
+                set_openblas_threads(threads)
+                with torch.no_grad():
+                    foreign, tries, waited = measure_block(by_threads[threads], seconds / rounds, threads,
+                                                           all_threads, threads > 1)
+                entry = load.setdefault((shape, threads), [0.0, 0, 0.0])
+                entry[0] = max(entry[0], foreign) if foreign == foreign else entry[0]
+                entry[1] += tries
+                entry[2] += waited
+                print("done: pass %d of %d, %s, %d thread(s)" % (pass_index + 1, rounds, shape, threads),
+                      file=sys.stderr)
+    load_notes = []
+    for shape, by_threads, handles in prepared:
+        for threads in thread_counts:
+            for name, _, samples in by_threads[threads]:
                 if name not in rows:
                     rows.append(name)
                 results.setdefault((threads, name), {})[shape] = statistics.median(samples)
-            print("done: %s, %d thread(s)" % (shape, threads), file=sys.stderr)
-
+            share, tries, waited = load[(shape, threads)]
+            load_notes.append("%s, %d thread%s: other processes used at most %.0f %% of the %d CPUs "
+                              "(%d blocks, %d tries, waited %.0f s)" % (
+                                  shape, threads, "" if threads == 1 else "s", 100.0 * share, all_threads, rounds,
+                                  tries, waited))
+        op, packed, wqp = handles
         lib.qk_dynamic_linear_destroy(op)
         lib.qk_packed_weights_destroy(packed)
         lib.qk_qparams_destroy(wqp)
 
     shapes = ["%dx%dx%d" % s for s in SHAPES]
     ops = {"%dx%dx%d" % s: 2.0 * s[0] * s[1] * s[2] for s in SHAPES}
-    thread_counts = sorted({1, all_threads})
     print("\n## GOPS (median time)\n")
     header = "| implementation |" + "".join(" %s, %d thread%s |" % (s, t, "" if t == 1 else "s")
                                            for s in shapes for t in thread_counts)
@@ -258,6 +333,9 @@ def main():
                 b = results.get((t, row), {}).get(s)
                 cells.append(" n/a |" if a is None or b is None else " %.2fx |" % (b / a))
         print("| QuantKit / %s |%s" % (row, "".join(cells)))
+    print("\n## Load from other processes during the measurements\n")
+    for note in load_notes:
+        print("- " + note)
     print("\n## Checks\n")
     for note in notes:
         print("- " + note)

@@ -3,12 +3,15 @@
 // runs) next to fp32 GEMM (Eigen, OpenBLAS) and oneDNN int8 matmul on the same shapes, measured in
 // the same run, 1 thread and all threads; checks the s32 outputs once per shape. Prints markdown.
 // Usage: bench_gemm [seconds per measurement, default 0.3] [rounds, default 3] [shape filter]
-//   Each measurement is `rounds` rounds of >= seconds/rounds (and >= 2 calls) after one warm-up
-//   call per round; the rounds of all implementations of a shape are interleaved, and the median
-//   of every timed call is reported. "1x4096" as filter runs the shapes whose name contains it.
+//   The program makes `rounds` passes over every shape and thread count; in each pass every
+//   implementation gets one round: a warm-up call, then timed calls for >= seconds/rounds (and >= 2
+//   calls). A cell is the median of all timed calls of its rounds, which are spread over the whole
+//   run. "1x4096" as filter runs the shapes whose name contains it.
 //   1-thread calls are timed by the calling thread's CPU time, all-thread calls by the wall clock
 //   (QK_BENCH_WALL_CLOCK=1: wall clock for both).
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -23,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -76,6 +80,103 @@ void time_round(const std::function<void()>& run, double seconds, bool cpu_clock
     total += t;
     if (calls >= 2 && total >= seconds) break;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load from other processes: /proc/stat busy time of all CPUs minus this process's own CPU time.
+
+struct CpuSnapshot {
+  double busy = 0.0, self = 0.0, wall = 0.0;
+  bool ok = false;
+};
+
+CpuSnapshot cpu_snapshot() {
+  CpuSnapshot s;
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  unsigned long long v[8] = {};  // user nice system idle iowait irq softirq steal
+  if (in >> cpu) {
+    for (auto& x : v) in >> x;
+    s.ok = cpu == "cpu" && bool(in);
+  }
+  const double tick = double(sysconf(_SC_CLK_TCK));
+  s.busy = double(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / tick;  // steal: the hypervisor ran others
+  rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  s.self = double(ru.ru_utime.tv_sec) + 1e-6 * double(ru.ru_utime.tv_usec) + double(ru.ru_stime.tv_sec) +
+           1e-6 * double(ru.ru_stime.tv_usec);
+  s.wall = now_seconds();
+  return s;
+}
+
+// Share of the whole machine (all `cpus`) that other processes used between two snapshots.
+double foreign_load(const CpuSnapshot& a, const CpuSnapshot& b, int cpus) {
+  if (!a.ok || !b.ok || b.wall <= a.wall) return NAN;
+  return std::max(0.0, ((b.busy - a.busy) - (b.self - a.self)) / ((b.wall - a.wall) * cpus));
+}
+
+// QK_BENCH_QUIET_WAIT=<seconds>: before an all-threads block, wait (in 1 s samples) until other
+// processes use < 5 % of the machine, and repeat a block during which they used > 10 %, for at most
+// that many seconds of waiting per block. 0 (default): measure at once, only report the load.
+double quiet_wait_budget() {
+  const char* v = std::getenv("QK_BENCH_QUIET_WAIT");
+  return v ? std::max(0.0, std::atof(v)) : 0.0;
+}
+
+// Returns the seconds waited.
+double wait_for_quiet(double budget, int cpus) {
+  double waited = 0.0;
+  while (waited < budget) {
+    const CpuSnapshot a = cpu_snapshot();
+    timespec one_second = {1, 0};
+    nanosleep(&one_second, nullptr);
+    waited += 1.0;
+    if (foreign_load(a, cpu_snapshot(), cpus) < 0.05) break;
+  }
+  return waited;
+}
+
+// Load seen by one measurement block (or several, merged).
+struct LoadStat {
+  double foreign = 0.0;  // largest share of the machine other processes used during an accepted block
+  int tries = 0;
+  double waited = 0.0;
+  void merge(const LoadStat& o) {
+    foreign = std::isnan(o.foreign) ? foreign : std::max(foreign, o.foreign);
+    tries += o.tries;
+    waited += o.waited;
+  }
+  std::string describe(int cpus, int blocks) const {
+    char note[200];
+    std::snprintf(note, sizeof note,
+                  "other processes used at most %.0f %% of the %d CPUs (%d blocks, %d tries, waited %.0f s)",
+                  100.0 * foreign, cpus, blocks, tries, waited);
+    return note;
+  }
+};
+
+// Times every candidate for `seconds` (one round each, in order); for all-thread blocks (`retry`),
+// waits for a quiet machine and retries under QK_BENCH_QUIET_WAIT.
+template <class Cand>
+LoadStat measure_block(std::vector<Cand>* cands, double seconds, int threads, int cpus, bool retry) {
+  const double budget = retry ? quiet_wait_budget() : 0.0;
+  LoadStat st;
+  st.foreign = NAN;
+  for (;;) {
+    if (budget > 0.0) st.waited += wait_for_quiet(budget - st.waited, cpus);
+    std::vector<size_t> sizes;
+    for (Cand& c : *cands) sizes.push_back(c.samples.size());
+    const CpuSnapshot a = cpu_snapshot();
+    for (Cand& c : *cands) time_round(c.run, seconds, use_thread_cpu_clock(threads), &c.samples, &c.wall_samples);
+    st.foreign = foreign_load(a, cpu_snapshot(), cpus);
+    ++st.tries;
+    if (budget <= 0.0 || !(st.foreign > 0.10) || st.waited >= budget) break;
+    for (size_t i = 0; i < cands->size(); ++i) {  // drop the disturbed block's samples
+      (*cands)[i].samples.resize(sizes[i]);
+      (*cands)[i].wall_samples.resize(sizes[i]);
+    }
+  }
+  return st;
 }
 
 double median(std::vector<double> v) {
@@ -132,11 +233,8 @@ std::string load_average() {
 }
 
 int hardware_threads() {
-#if QK_BENCH_HAVE_OPENMP
-  return omp_get_num_procs();
-#else
-  return 1;
-#endif
+  const unsigned n = std::thread::hardware_concurrency();  // online CPUs, as qk_threadpool_create(0)
+  return n ? int(n) : 1;
 }
 
 // Sets the thread count of every peer library (they read it when a primitive is created or run).
@@ -180,6 +278,7 @@ uint32_t next_u32() {
 }
 
 Problem make_problem(const Shape& s) {
+  g_rng = 0x9E3779B97F4A7C15ull ^ (uint64_t(s.m) << 40) ^ (uint64_t(s.n) << 20) ^ uint64_t(s.k);  // same data each pass
   Problem p;
   p.s = s;
   const size_t mk = size_t(s.m * s.k), nk = size_t(s.n * s.k);
@@ -425,170 +524,197 @@ int main(int argc, char** argv) {
       "- data: u8 activations uniform in [0,255] (zero point 120), s8 weights uniform in [-128,127] with\n"
       "  per-channel scales, no bias; u8 output with a zero point; fp32 libraries get the same real values\n");
   std::printf(
-      "- timing: %d rounds of >= %.3f s per measurement, warm-up call each round, median of all calls;\n"
+      "- timing: %d passes over all shapes, one round of >= %.3f s per implementation and pass (after a warm-up\n"
+      "  call), median of all timed calls;\n"
       "  clock: %s\n",
       rounds, seconds / rounds,
       use_thread_cpu_clock(1) ? "CPU time of the calling thread for 1 thread, wall time for all threads"
                               : "wall time (QK_BENCH_WALL_CLOCK)");
+  if (quiet_wait_budget() > 0.0)
+    std::printf(
+        "- QK_BENCH_QUIET_WAIT=%g: all-thread blocks wait up to that long for other processes to use < 5 %% of\n"
+        "  the CPUs and are repeated when they used > 10 %% during the block\n",
+        quiet_wait_budget());
   std::fflush(stdout);
 
   const int thread_configs[2] = {1, all_threads};
   const char* thread_names[2] = {"1 thread", "all threads"};
   Table tables[2];
   std::vector<std::string> checks;
+  // Samples pooled over the passes: [thread config][row][shape].
+  struct Pooled {
+    std::vector<double> samples, wall;
+    std::string detail;
+  };
+  std::map<std::string, std::map<std::string, Pooled>> pooled[2];
+  std::vector<std::string> row_order[2];
+  std::map<std::string, LoadStat> load[2];  // [thread config][shape]
 
-  for (const Shape& s : shapes) {
-    Problem p = make_problem(s);
-    const std::string sn = s.name();
-    QkCommon qc = make_qk_common(p);
-    std::vector<QkPath> paths;
-    for (const auto& isa : isas) paths.push_back(make_qk_path(p, qc, isa));
-    std::vector<int32_t> out_s32(size_t(s.m * s.n));
-    std::vector<uint8_t> out_u8(size_t(s.m * s.n));
-    std::vector<float> out_f32(size_t(s.m * s.n));
+  for (int pass = 0; pass < rounds; ++pass)
+    for (const Shape& s : shapes) {
+      Problem p = make_problem(s);
+      const std::string sn = s.name();
+      QkCommon qc = make_qk_common(p);
+      std::vector<QkPath> paths;
+      for (const auto& isa : isas) paths.push_back(make_qk_path(p, qc, isa));
+      std::vector<int32_t> out_s32(size_t(s.m * s.n));
+      std::vector<uint8_t> out_u8(size_t(s.m * s.n));
+      std::vector<float> out_f32(size_t(s.m * s.n));
 
-    // Checks, once per shape (single thread).
-    {
-      const std::vector<int64_t> rows = sampled_rows(s.m);
-      std::vector<int64_t> ref(rows.size() * size_t(s.n));
-      for (size_t r = 0; r < rows.size(); ++r)
-        for (int64_t j = 0; j < s.n; ++j) ref[r * size_t(s.n) + size_t(j)] = reference_acc(p, rows[r], j);
-      std::vector<int32_t> qk_s32_auto;
-      std::vector<uint8_t> qk_u8_auto;
-      for (const QkPath& q : paths) {
-        run_qlinear(q.s32, p, out_s32.data(), 4, nullptr);
-        run_qlinear(q.u8, p, out_u8.data(), 1, nullptr);
-        int64_t bad_s32 = 0, bad_u8 = 0, max_s32 = 0, max_u8 = 0;
+      // Checks, once per shape (single thread).
+      if (pass == 0) {
+        const std::vector<int64_t> rows = sampled_rows(s.m);
+        std::vector<int64_t> ref(rows.size() * size_t(s.n));
         for (size_t r = 0; r < rows.size(); ++r)
-          for (int64_t j = 0; j < s.n; ++j) {
-            const int64_t want = ref[r * size_t(s.n) + size_t(j)];
-            const size_t at = size_t(rows[r] * s.n + j);
-            const int64_t d = std::abs(int64_t(out_s32[at]) - want);
-            const int64_t du = std::abs(int64_t(out_u8[at]) - reference_u8(p, want, j));
-            bad_s32 += d != 0;
-            bad_u8 += du != 0;
-            max_s32 = std::max(max_s32, d);
-            max_u8 = std::max(max_u8, du);
-          }
-        char line[320];
-        std::snprintf(
-            line, sizeof line,
-            "%s: QuantKit %s s32 vs int64 reference on %zu sampled rows: %s%s; u8 vs the float "
-            "requantization rule: %s",
-            sn.c_str(), q.isa.c_str(), rows.size(), bad_s32 ? "DIFFERS" : "agree",
-            bad_s32 ? (" (max |diff| " + std::to_string(max_s32) + ")").c_str() : "",
-            bad_u8 ? ("DIFFERS (" + std::to_string(bad_u8) + " entries, max |diff| " + std::to_string(max_u8) + ")")
-                         .c_str()
-                   : "agree");
-        checks.push_back(line);
-        if (q.isa == auto_isa) {
-          qk_s32_auto = out_s32;
-          qk_u8_auto = out_u8;
-        }
-      }
-#if QK_BENCH_HAVE_DNNL
-      set_peer_threads(1);
-      for (int u8 = 0; u8 < 2 && !qk_s32_auto.empty(); ++u8) {
-        try {
-          DnnlMatmul d(p, u8 != 0);
-          d.run();
-          int64_t bad = 0, max_diff = 0;
-          const size_t count = size_t(s.m * s.n);
-          for (size_t i = 0; i < count; ++i) {
-            const int64_t x = u8 ? int64_t(static_cast<const uint8_t*>(d.dst.get_data_handle())[i])
-                                 : int64_t(static_cast<const int32_t*>(d.dst.get_data_handle())[i]);
-            const int64_t y = u8 ? int64_t(qk_u8_auto[i]) : int64_t(qk_s32_auto[i]);
-            bad += x != y;
-            max_diff = std::max(max_diff, std::abs(x - y));
-          }
+          for (int64_t j = 0; j < s.n; ++j) ref[r * size_t(s.n) + size_t(j)] = reference_acc(p, rows[r], j);
+        std::vector<int32_t> qk_s32_auto;
+        std::vector<uint8_t> qk_u8_auto;
+        for (const QkPath& q : paths) {
+          run_qlinear(q.s32, p, out_s32.data(), 4, nullptr);
+          run_qlinear(q.u8, p, out_u8.data(), 1, nullptr);
+          int64_t bad_s32 = 0, bad_u8 = 0, max_s32 = 0, max_u8 = 0;
+          for (size_t r = 0; r < rows.size(); ++r)
+            for (int64_t j = 0; j < s.n; ++j) {
+              const int64_t want = ref[r * size_t(s.n) + size_t(j)];
+              const size_t at = size_t(rows[r] * s.n + j);
+              const int64_t d = std::abs(int64_t(out_s32[at]) - want);
+              const int64_t du = std::abs(int64_t(out_u8[at]) - reference_u8(p, want, j));
+              bad_s32 += d != 0;
+              bad_u8 += du != 0;
+              max_s32 = std::max(max_s32, d);
+              max_u8 = std::max(max_u8, du);
+            }
           char line[320];
           std::snprintf(
-              line, sizeof line, "%s: oneDNN %s (%s) vs QuantKit %s, all %zu outputs: %s", sn.c_str(),
-              u8 ? "u8" : "s32", d.impl.c_str(), auto_isa, count,
-              bad ? ("DIFFERS (" + std::to_string(bad) + " entries, max |diff| " + std::to_string(max_diff) + ")")
-                        .c_str()
-                  : "agree");
+              line, sizeof line,
+              "%s: QuantKit %s s32 vs int64 reference on %zu sampled rows: %s%s; u8 vs the float "
+              "requantization rule: %s",
+              sn.c_str(), q.isa.c_str(), rows.size(), bad_s32 ? "DIFFERS" : "agree",
+              bad_s32 ? (" (max |diff| " + std::to_string(max_s32) + ")").c_str() : "",
+              bad_u8 ? ("DIFFERS (" + std::to_string(bad_u8) + " entries, max |diff| " + std::to_string(max_u8) + ")")
+                           .c_str()
+                     : "agree");
           checks.push_back(line);
-        } catch (const dnnl::error& e) {
-          checks.push_back(sn + ": oneDNN " + (u8 ? "u8" : "s32") + " unavailable: " + e.what());
-        }
-      }
-      // The same oneDNN s32 matmul with 7-bit weights [-64, 63], where no u8 x s8 pair sum can
-      // saturate int16 (vpmaddubsw): tells a saturation difference from a set-up mistake here.
-      try {
-        Problem p7 = p;
-        for (auto& v : p7.w) v = int8_t(v >> 1);
-        DnnlMatmul d(p7, false);
-        d.run();
-        const int32_t* got = static_cast<const int32_t*>(d.dst.get_data_handle());
-        int64_t bad = 0, max_diff = 0;
-        for (int64_t i : rows)
-          for (int64_t j = 0; j < s.n; ++j) {
-            const int64_t diff = std::abs(int64_t(got[size_t(i * s.n + j)]) - reference_acc(p7, i, j));
-            bad += diff != 0;
-            max_diff = std::max(max_diff, diff);
+          if (q.isa == auto_isa) {
+            qk_s32_auto = out_s32;
+            qk_u8_auto = out_u8;
           }
-        checks.push_back(
-            sn + ": oneDNN s32 (" + d.impl + ") with 7-bit weights [-64,63] vs int64 reference on " +
-            std::to_string(rows.size()) + " sampled rows: " +
-            (bad ? "DIFFERS (" + std::to_string(bad) + " entries, max |diff| " + std::to_string(max_diff) + ")"
-                 : std::string("agree")));
-      } catch (const dnnl::error& e) {
-        checks.push_back(sn + ": oneDNN s32 with 7-bit weights unavailable: " + e.what());
-      }
-#endif
-    }
-
-    for (int tc = 0; tc < 2; ++tc) {
-      const int threads = thread_configs[tc];
-      if (tc == 1 && threads == 1) break;
-      qk_threadpool* pool = tc == 0 ? nullptr : pool_all;
-      set_peer_threads(threads);
-      std::vector<Candidate> cands;
-      for (const QkPath& q : paths) {
-        cands.push_back({"QuantKit s32 (" + q.isa + ")", "qk_qlinear_run, QK_OUTPUT_S32",
-                         [&, q, pool] { run_qlinear(q.s32, p, out_s32.data(), 4, pool); }});
-      }
-      for (const QkPath& q : paths) {
-        cands.push_back({"QuantKit u8 (" + q.isa + ")", "qk_qlinear_run, QK_OUTPUT_QUANTIZED u8, float requant",
-                         [&, q, pool] { run_qlinear(q.u8, p, out_u8.data(), 1, pool); }});
-      }
-#if QK_BENCH_HAVE_DNNL
-      std::vector<std::unique_ptr<DnnlMatmul>> dnnl_ops;
-      for (int u8 = 0; u8 < 2; ++u8) {
-        try {
-          dnnl_ops.emplace_back(new DnnlMatmul(p, u8 != 0));
-          DnnlMatmul* d = dnnl_ops.back().get();
-          cands.push_back({u8 ? "oneDNN u8s8u8 (zero points, scales)" : "oneDNN u8s8s32 (src zero point)",
-                           "matmul " + d->impl, [d] { d->run(); }});
-        } catch (const dnnl::error& e) {
-          std::fprintf(stderr, "oneDNN matmul %s: %s\n", sn.c_str(), e.what());
         }
+#if QK_BENCH_HAVE_DNNL
+        set_peer_threads(1);
+        for (int u8 = 0; u8 < 2 && !qk_s32_auto.empty(); ++u8) {
+          try {
+            DnnlMatmul d(p, u8 != 0);
+            d.run();
+            int64_t bad = 0, max_diff = 0;
+            const size_t count = size_t(s.m * s.n);
+            for (size_t i = 0; i < count; ++i) {
+              const int64_t x = u8 ? int64_t(static_cast<const uint8_t*>(d.dst.get_data_handle())[i])
+                                   : int64_t(static_cast<const int32_t*>(d.dst.get_data_handle())[i]);
+              const int64_t y = u8 ? int64_t(qk_u8_auto[i]) : int64_t(qk_s32_auto[i]);
+              bad += x != y;
+              max_diff = std::max(max_diff, std::abs(x - y));
+            }
+            char line[320];
+            std::snprintf(
+                line, sizeof line, "%s: oneDNN %s (%s) vs QuantKit %s, all %zu outputs: %s", sn.c_str(),
+                u8 ? "u8" : "s32", d.impl.c_str(), auto_isa, count,
+                bad ? ("DIFFERS (" + std::to_string(bad) + " entries, max |diff| " + std::to_string(max_diff) + ")")
+                          .c_str()
+                    : "agree");
+            checks.push_back(line);
+          } catch (const dnnl::error& e) {
+            checks.push_back(sn + ": oneDNN " + (u8 ? "u8" : "s32") + " unavailable: " + e.what());
+          }
+        }
+        // The same oneDNN s32 matmul with 7-bit weights [-64, 63], where no u8 x s8 pair sum can
+        // saturate int16 (vpmaddubsw): tells a saturation difference from a set-up mistake here.
+        try {
+          Problem p7 = p;
+          for (auto& v : p7.w) v = int8_t(v >> 1);
+          DnnlMatmul d(p7, false);
+          d.run();
+          const int32_t* got = static_cast<const int32_t*>(d.dst.get_data_handle());
+          int64_t bad = 0, max_diff = 0;
+          for (int64_t i : rows)
+            for (int64_t j = 0; j < s.n; ++j) {
+              const int64_t diff = std::abs(int64_t(got[size_t(i * s.n + j)]) - reference_acc(p7, i, j));
+              bad += diff != 0;
+              max_diff = std::max(max_diff, diff);
+            }
+          checks.push_back(
+              sn + ": oneDNN s32 (" + d.impl + ") with 7-bit weights [-64,63] vs int64 reference on " +
+              std::to_string(rows.size()) + " sampled rows: " +
+              (bad ? "DIFFERS (" + std::to_string(bad) + " entries, max |diff| " + std::to_string(max_diff) + ")"
+                   : std::string("agree")));
+        } catch (const dnnl::error& e) {
+          checks.push_back(sn + ": oneDNN s32 with 7-bit weights unavailable: " + e.what());
+        }
+#endif
       }
+
+      for (int tc = 0; tc < 2; ++tc) {
+        const int threads = thread_configs[tc];
+        if (tc == 1 && threads == 1) break;
+        qk_threadpool* pool = tc == 0 ? nullptr : pool_all;
+        set_peer_threads(threads);
+        std::vector<Candidate> cands;
+        for (const QkPath& q : paths) {
+          cands.push_back({"QuantKit s32 (" + q.isa + ")", "qk_qlinear_run, QK_OUTPUT_S32",
+                           [&, q, pool] { run_qlinear(q.s32, p, out_s32.data(), 4, pool); }});
+        }
+        for (const QkPath& q : paths) {
+          cands.push_back({"QuantKit u8 (" + q.isa + ")", "qk_qlinear_run, QK_OUTPUT_QUANTIZED u8, float requant",
+                           [&, q, pool] { run_qlinear(q.u8, p, out_u8.data(), 1, pool); }});
+        }
+#if QK_BENCH_HAVE_DNNL
+        std::vector<std::unique_ptr<DnnlMatmul>> dnnl_ops;
+        for (int u8 = 0; u8 < 2; ++u8) {
+          try {
+            dnnl_ops.emplace_back(new DnnlMatmul(p, u8 != 0));
+            DnnlMatmul* d = dnnl_ops.back().get();
+            cands.push_back({u8 ? "oneDNN u8s8u8 (zero points, scales)" : "oneDNN u8s8s32 (src zero point)",
+                             "matmul " + d->impl, [d] { d->run(); }});
+          } catch (const dnnl::error& e) {
+            std::fprintf(stderr, "oneDNN matmul %s: %s\n", sn.c_str(), e.what());
+          }
+        }
 #endif
-      using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-      cands.push_back({"Eigen f32", "C.noalias() = A * W.transpose()", [&] {
-                         Eigen::Map<const RowMat> A(p.af.data(), s.m, s.k), W(p.wf.data(), s.n, s.k);
-                         Eigen::Map<RowMat> C(out_f32.data(), s.m, s.n);
-                         C.noalias() = A * W.transpose();
-                       }});
+        using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+        cands.push_back({"Eigen f32", "C.noalias() = A * W.transpose()", [&] {
+                           Eigen::Map<const RowMat> A(p.af.data(), s.m, s.k), W(p.wf.data(), s.n, s.k);
+                           Eigen::Map<RowMat> C(out_f32.data(), s.m, s.n);
+                           C.noalias() = A * W.transpose();
+                         }});
 #if QK_BENCH_HAVE_OPENBLAS
-      cands.push_back({"OpenBLAS f32", "cblas_sgemm(RowMajor, NoTrans, Trans)", [&] {
-                         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(s.m), int(s.n), int(s.k), 1.0f,
-                                     p.af.data(), int(s.k), p.wf.data(), int(s.k), 0.0f, out_f32.data(), int(s.n));
-                       }});
+        cands.push_back({"OpenBLAS f32", "cblas_sgemm(RowMajor, NoTrans, Trans)", [&] {
+                           cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(s.m), int(s.n), int(s.k), 1.0f,
+                                       p.af.data(), int(s.k), p.wf.data(), int(s.k), 0.0f, out_f32.data(), int(s.n));
+                         }});
 #endif
-      for (int r = 0; r < rounds; ++r)
-        for (Candidate& c : cands)
-          time_round(c.run, seconds / rounds, use_thread_cpu_clock(threads), &c.samples, &c.wall_samples);
-      for (const Candidate& c : cands)
-        tables[tc].add(c.row, sn, s.ops() / median(c.samples) / 1e9, s.ops() / median(c.wall_samples) / 1e9, c.detail);
-      std::fprintf(stderr, "done: %s, %s\n", sn.c_str(), thread_names[tc]);
+        load[tc][sn].merge(measure_block(&cands, seconds / rounds, threads, all_threads, tc == 1));
+        for (const Candidate& c : cands) {
+          Pooled& pl = pooled[tc][c.row][sn];
+          if (std::find(row_order[tc].begin(), row_order[tc].end(), c.row) == row_order[tc].end())
+            row_order[tc].push_back(c.row);
+          pl.samples.insert(pl.samples.end(), c.samples.begin(), c.samples.end());
+          pl.wall.insert(pl.wall.end(), c.wall_samples.begin(), c.wall_samples.end());
+          pl.detail = c.detail;
+        }
+        std::fprintf(stderr, "done: pass %d of %d, %s, %s\n", pass + 1, rounds, sn.c_str(), thread_names[tc]);
+      }
+      for (QkPath& q : paths) destroy_qk_path(&q);
+      destroy_qk_common(&qc);
     }
-    for (QkPath& q : paths) destroy_qk_path(&q);
-    destroy_qk_common(&qc);
-  }
   set_peer_threads(all_threads);
+  for (int tc = 0; tc < 2; ++tc)
+    for (const std::string& row : row_order[tc])
+      for (const Shape& s : shapes) {
+        auto it = pooled[tc][row].find(s.name());
+        if (it == pooled[tc][row].end()) continue;
+        tables[tc].add(row, s.name(), s.ops() / median(it->second.samples) / 1e9,
+                       s.ops() / median(it->second.wall) / 1e9, it->second.detail);
+      }
 
   // Tables.
   const std::string qk_s32 = std::string("QuantKit s32 (") + auto_isa + ")";
@@ -681,6 +807,12 @@ int main(int argc, char** argv) {
   }
   std::printf("\n## Implementations\n\n");
   for (const std::string& row : tables[0].rows) std::printf("- %s: %s\n", row.c_str(), tables[0].kernel[row].c_str());
+  std::printf("\n## Load from other processes during the measurements\n\n");
+  for (int tc = 0; tc < 2; ++tc)
+    for (const Shape& s : shapes)
+      if (load[tc].count(s.name()))
+        std::printf("- %s, %s: %s\n", s.name().c_str(), thread_names[tc],
+                    load[tc][s.name()].describe(all_threads, rounds).c_str());
   std::printf("\n## Checks (once per shape)\n\n");
   for (const std::string& c : checks) std::printf("- %s\n", c.c_str());
   std::printf("\nLoad average at the end: %s\n", load_average().c_str());
