@@ -18,7 +18,6 @@ SHAPES = [(1024, 1024, 1024), (64, 768, 3072)]  # M x N x K: input [M][K], weigh
 
 QK_DTYPE_S8, QK_DTYPE_U8, QK_DTYPE_F32 = 4, 5, 1
 QK_QSCHEME_PER_TENSOR_SYMMETRIC = 2
-QK_QSCHEME_PER_TENSOR_AFFINE = 1
 
 
 def load_quantkit(path):
