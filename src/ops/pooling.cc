@@ -3,6 +3,7 @@
 // compiler vectorizes the max / sum over channels; the valid part of each window is computed
 // once per output pixel instead of testing every tap.
 #include "ops/pooling.h"
+#include "ops/window_geometry.h"
 
 #include <algorithm>
 #include <cmath>
@@ -17,7 +18,6 @@ namespace qk {
 namespace {
 
 // Geometry values are limited so that every product below fits in int64.
-constexpr int64_t kMaxParam = int64_t(1) << 31;
 
 int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 
@@ -29,22 +29,10 @@ void valid_taps(int64_t base, int64_t d, int64_t size_k, int64_t extent, int64_t
   *end = std::max(*begin, std::min(e, size_k));
 }
 
-void check_param(const int64_t* values, size_t count, int64_t min_value, const char* what) {
-  QK_FAIL_IF(values == nullptr, kInvalidArgument, "argument '%s' is NULL", what);
-  for (size_t i = 0; i < count; ++i) {
-    QK_FAIL_IF(values[i] < min_value || values[i] > kMaxParam, kInvalidArgument,
-               "%s[%zu] = %lld is outside [%lld, 2^31]", what, i, (long long)values[i], (long long)min_value);
-  }
-}
-
 // Output length along one axis (floor mode) after checking the window fits and that every
 // window overlaps the input.
 int64_t pooled_length(int64_t in, int64_t k, int64_t s, int64_t pad_lo, int64_t pad_hi, int64_t d, const char* axis) {
-  const int64_t extent = (k - 1) * d + 1;
-  QK_FAIL_IF(in + pad_lo + pad_hi < extent, kInvalidArgument,
-             "the %s window (%lld with dilation) is larger than the padded input (%lld)", axis, (long long)extent,
-             (long long)(in + pad_lo + pad_hi));
-  const int64_t out = (in + pad_lo + pad_hi - extent) / s + 1;
+  const int64_t out = window_output_length(in, k, s, pad_lo, pad_hi, d, axis);
   for (int64_t o = 0; o < out; ++o) {
     int64_t b, e;
     valid_taps(o * s - pad_lo, d, k, in, &b, &e);
@@ -160,11 +148,11 @@ PoolGeometry pool_geometry(const int64_t nhwc_shape[4], const int64_t kernel[2],
                            const int64_t padding[4], const int64_t dilation[2]) {
   QK_FAIL_IF(nhwc_shape == nullptr, kInvalidArgument, "argument 'nhwc_shape' is NULL");
   const Shape s = Shape::from(nhwc_shape, 4, "nhwc_shape");
-  check_param(kernel, 2, 1, "kernel");
-  check_param(stride, 2, 1, "stride");
-  check_param(padding, 4, 0, "padding");
+  check_window_params(kernel, 2, 1, "kernel");
+  check_window_params(stride, 2, 1, "stride");
+  check_window_params(padding, 4, 0, "padding");
   const int64_t ones[2] = {1, 1};
-  if (dilation != nullptr) check_param(dilation, 2, 1, "dilation");
+  if (dilation != nullptr) check_window_params(dilation, 2, 1, "dilation");
   const int64_t* d = dilation ? dilation : ones;
   PoolGeometry g;
   g.n = s.dims[0];

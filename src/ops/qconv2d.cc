@@ -12,6 +12,7 @@
 // to the driver. Both give the same bytes: every output element is computed the same way
 // whoever computes it.
 #include "ops/qconv2d.h"
+#include "ops/window_geometry.h"
 
 #include <algorithm>
 #include <cmath>
@@ -28,25 +29,9 @@
 namespace qk {
 namespace {
 
-constexpr int64_t kMaxParam = int64_t(1) << 31;
 // Target size of one unfolded row block (the driver packs it once more, widened on AVX2).
 constexpr size_t kIm2colBlockBytes = 96 * 1024;
 constexpr size_t kRowAlign = 16;
-
-void check_values(const int64_t* values, size_t count, int64_t min_value, const char* what) {
-  QK_FAIL_IF(values == nullptr, kInvalidArgument, "argument '%s' is NULL", what);
-  for (size_t i = 0; i < count; ++i)
-    QK_FAIL_IF(values[i] < min_value || values[i] > kMaxParam, kInvalidArgument,
-               "%s[%zu] = %lld is outside [%lld, 2^31]", what, i, (long long)values[i], (long long)min_value);
-}
-
-int64_t conv_length(int64_t in, int64_t k, int64_t s, int64_t pad_lo, int64_t pad_hi, int64_t d, const char* axis) {
-  const int64_t extent = (k - 1) * d + 1;
-  QK_FAIL_IF(in + pad_lo + pad_hi < extent, kInvalidArgument,
-             "the kernel %s (%lld with dilation) is larger than the padded input %s (%lld)", axis, (long long)extent,
-             axis, (long long)(in + pad_lo + pad_hi));
-  return (in + pad_lo + pad_hi - extent) / s + 1;
-}
 
 size_t round_up(size_t x, size_t a) { return (x + a - 1) / a * a; }
 
@@ -139,24 +124,24 @@ void ConvGeometry::output_size(int64_t in_h, int64_t in_w, int64_t* out_h, int64
              (long long)in_w);
   QK_FAIL_IF(in_h > (int64_t(1) << 62) || in_w > (int64_t(1) << 62), kInvalidArgument,
              "input height/width %lld x %lld is too large", (long long)in_h, (long long)in_w);
-  *out_h = conv_length(in_h, kh, sh, pad_top, pad_bottom, dh, "height");
-  *out_w = conv_length(in_w, kw, sw, pad_left, pad_right, dw, "width");
+  *out_h = window_output_length(in_h, kh, sh, pad_top, pad_bottom, dh, "height");
+  *out_w = window_output_length(in_w, kw, sw, pad_left, pad_right, dw, "width");
 }
 
 ConvGeometry conv_geometry(const int64_t weight_shape[4], const int64_t stride[2], const int64_t padding[4],
                            const int64_t dilation[2], int64_t groups) {
-  check_values(weight_shape, 4, 1, "weight_shape");
-  check_values(stride, 2, 1, "stride");
-  check_values(padding, 4, 0, "padding");
-  check_values(dilation, 2, 1, "dilation");
-  QK_FAIL_IF(groups < 1 || groups > kMaxParam, kInvalidArgument, "groups %lld is outside [1, 2^31]", (long long)groups);
+  check_window_params(weight_shape, 4, 1, "weight_shape");
+  check_window_params(stride, 2, 1, "stride");
+  check_window_params(padding, 4, 0, "padding");
+  check_window_params(dilation, 2, 1, "dilation");
+  QK_FAIL_IF(groups < 1 || groups > kMaxWindowParam, kInvalidArgument, "groups %lld is outside [1, 2^31]", (long long)groups);
   ConvGeometry g;
   g.out_c = weight_shape[0];
   g.groups = groups;
   QK_FAIL_IF(g.out_c % groups != 0, kInvalidArgument, "groups %lld does not divide the %lld output channels",
              (long long)groups, (long long)g.out_c);
   g.in_c = weight_shape[1] * groups;
-  QK_FAIL_IF(g.in_c > kMaxParam, kInvalidArgument, "in_channels %lld (weight_shape[1] x groups) is above 2^31",
+  QK_FAIL_IF(g.in_c > kMaxWindowParam, kInvalidArgument, "in_channels %lld (weight_shape[1] x groups) is above 2^31",
              (long long)g.in_c);
   g.kh = weight_shape[2];
   g.kw = weight_shape[3];
