@@ -104,6 +104,7 @@ typedef enum qk_status {
   QK_ERR_CORRUPT = 5,          /**< serialized data is truncated, damaged or of another version */
   QK_ERR_IO = 6,               /**< a file could not be read or written */
   QK_ERR_BUFFER_TOO_SMALL = 7, /**< an output buffer is too small; the needed size is reported */
+  QK_ERR_NOT_FOUND = 8,        /**< a name or key looked up does not exist (weight file, model) */
   QK_ERR_INTERNAL = 99,        /**< a bug in QuantKit: please report it with qk_last_error() */
   QK_STATUS_MAX_ENUM = 0x7FFFFFFF /**< not a status: keeps the enum 32-bit */
 } qk_status;
@@ -134,6 +135,9 @@ typedef enum qk_dtype {
   QK_DTYPE_S4 = 6,   /**< signed 4-bit, two per byte, element 2i in the low nibble */
   QK_DTYPE_U4 = 7,   /**< unsigned 4-bit, two per byte, element 2i in the low nibble */
   QK_DTYPE_S32 = 8,  /**< int32_t */
+  /** int64_t: storage only. The weight file keeps int64 tensors (e.g. PyTorch's
+   *  num_batches_tracked) exactly; every other function rejects it as an invalid dtype. */
+  QK_DTYPE_S64 = 9,
   QK_DTYPE_MAX_ENUM = 0x7FFFFFFF /**< not a dtype: keeps the enum 32-bit */
 } qk_dtype;
 
@@ -610,6 +614,250 @@ QK_API qk_status qk_quantize_nchw_to_nhwc(const qk_qparams* qparams, const float
 /** Dequantizes an NHWC tensor (logical shape given as NCHW) into f32 NCHW. */
 QK_API qk_status qk_dequantize_nhwc_to_nchw(const qk_qparams* qparams, const void* src, size_t src_bytes,
                                             const int64_t nchw_shape[4], float* dst);
+
+/* ===================================================================================== */
+/** @defgroup weightfile The .qkw weight file                                             */
+/* ===================================================================================== */
+/*
+ * A .qkw file holds named tensors, each in one independently decodable chunk, with a binary
+ * table in front: open costs O(table), a tensor can be read alone, uncompressed chunks can be
+ * used in place from a memory map, and every byte is either covered by an XXH64 checksum or must
+ * be zero. Nothing in the file is ever executed or followed (no pickle, no paths). The normative
+ * byte layout is docs/FORMAT.md.
+ *
+ * Writing: qk_qkw_writer_create(path) -> add tensors (f32 source + codec, f32 source + error
+ * budget, already-quantized codes + qparams, or exact raw data) -> metadata -> finish. Nothing
+ * touches `path` until qk_qkw_writer_finish(), which writes a temporary file in the same folder,
+ * fsyncs it and renames it over `path`: a crash or an error never leaves a partial file, and an
+ * existing file is replaced only on success. Output is deterministic: the same calls give a
+ * byte-identical file.
+ *
+ * Reading: qk_qkw_open_file() (memory-mapped) or qk_qkw_open_memory() -> look tensors up by
+ * index or name -> info, decode to f32, read the codes and their parameters, or map raw chunks
+ * without copying. A reader is immutable after open and may be used from several threads at once.
+ * A tensor whose codec this version does not know reports QK_ERR_UNSUPPORTED alone: the others
+ * still load.
+ */
+
+/** How a tensor is stored. Values are ABI and are the codec ids of the file format. */
+typedef enum qk_codec {
+  /** Elements as they are, little-endian: F32/F16/BF16/S8/U8/S32/S64 (an f32 source may be
+   *  stored as F16 or BF16, rounded to nearest even). Lossless for its dtype. */
+  QK_CODEC_RAW = 0,
+  /** Symmetric integer codes in [-levels, levels] (levels <= 127, so at most 8 bits), one f32
+   *  scale per channel along `axis` or per `group_size` consecutive elements along `axis`:
+   *  x = code * scale. Bits 8 is the TFLite int8 weight scheme and loads straight into
+   *  qk_packed_weights_create(). */
+  QK_CODEC_SYMMETRIC = 1,
+  /** 8-bit affine codes (U8 or S8), per tensor or per channel along `axis`, with an f32 scale
+   *  and an f32 zero point each: x = (code - zero_point) * scale. Imports PyTorch/ONNX affine
+   *  tensors exactly. */
+  QK_CODEC_AFFINE = 2,
+  /** 8-bit affine codes with an f32 offset: x = code * scale + offset (the "min/max uint8"
+   *  encoding of many tutorials, imported exactly). */
+  QK_CODEC_AFFINE_OFFSET = 3,
+  /** ggml Q8_0 blocks (byte-identical to GGUF): per 32 elements of the last dimension an f16
+   *  scale d then 32 int8 codes; x = code * d. The last dimension must be a multiple of 32. */
+  QK_CODEC_GGML_Q8_0 = 4,
+  /** ggml Q4_0 blocks (byte-identical to GGUF): per 32 elements an f16 scale d then 16 bytes;
+   *  element j (< 16) is the low nibble of byte j, element j + 16 its high nibble; x = (q - 8)*d. */
+  QK_CODEC_GGML_Q4_0 = 5,
+  /** Palette (k-means look-up table) of `levels` f32 entries (2..256) for the whole tensor, one
+   *  u8 index per element: x = lut[index]. */
+  QK_CODEC_LUT = 6,
+  QK_CODEC_MAX_ENUM = 0x7FFFFFFF /**< not a codec: keeps the enum 32-bit */
+} qk_codec;
+
+/** @return a static name ("raw", "symmetric", "affine", "affine_offset", "q8_0", "q4_0",
+ *  "lut") or "unknown"; never NULL. */
+QK_API const char* qk_codec_name(qk_codec codec);
+
+typedef struct qk_qkw_writer qk_qkw_writer;
+
+/** Starts a file that qk_qkw_writer_finish() will write to `path` (UTF-8/bytes as the OS takes
+ *  them). Nothing is created yet. Defaults: alignment 64, zstd level 19, tensors with fewer than
+ *  1024 elements or of rank < 2 kept exact (f32) by qk_qkw_writer_add_budget().
+ *  @return QK_OK, QK_ERR_INVALID_ARGUMENT (NULL or empty path), QK_ERR_OUT_OF_MEMORY. */
+QK_API qk_status qk_qkw_writer_create(const char* path, qk_qkw_writer** writer_out);
+/** Discards an unfinished writer (nothing is written); NULL is a no-op. */
+QK_API void qk_qkw_writer_destroy(qk_qkw_writer* writer);
+
+/** Chunk alignment in bytes: a power of two in [16, 1 MiB]. 64 suits SIMD loads; 4096 lets every
+ *  uncompressed chunk be mapped page by page (costs padding). */
+QK_API qk_status qk_qkw_writer_set_alignment(qk_qkw_writer* writer, uint32_t alignment);
+/** zstd level for payloads added after this call: 1..22, or 0 to store every chunk
+ *  uncompressed (all of them then mappable). Codes of fewer than 8 bits are always compressed at
+ *  level >= 19 when compression is on (low levels cost ~20% on them; decoding speed is the same).
+ *  A chunk is stored uncompressed whenever zstd saves less than 2%. */
+QK_API qk_status qk_qkw_writer_set_zstd_level(qk_qkw_writer* writer, int32_t level);
+/** Tensors with fewer elements than this (or of rank < 2) stay exact f32 under
+ *  qk_qkw_writer_add_budget() (biases, batch-norm vectors). Default 1024; 0 disables. */
+QK_API qk_status qk_qkw_writer_set_small_tensor_threshold(qk_qkw_writer* writer, uint64_t elements);
+/** How qk_qkw_writer_add_budget() stores small tensors: QK_DTYPE_F32 (default, exact), QK_DTYPE_F16
+ *  or QK_DTYPE_BF16 (half the bytes; their error is measured and recorded like any other). */
+QK_API qk_status qk_qkw_writer_set_small_tensor_dtype(qk_qkw_writer* writer, qk_dtype dtype);
+
+/** Adds an f32 tensor encoded with a fixed codec.
+ *  @param name 1..1024 bytes of UTF-8, unique in the file.
+ *  @param data finite values (NaN/Inf: QK_ERR_INVALID_ARGUMENT) of the dense row-major `shape`;
+ *         RAW F32 takes any value, bit for bit.
+ *  @param codec and its parameters:
+ *    QK_CODEC_RAW:        dtype F32, F16 or BF16; bits, axis, group_size ignored.
+ *    QK_CODEC_SYMMETRIC:  bits 2..8 (levels = 2^(bits-1) - 1); axis in [-rank, rank) (rank >= 1);
+ *                         group_size 0 (per channel) or >= 1 (per group along axis); dtype ignored.
+ *    QK_CODEC_AFFINE / QK_CODEC_AFFINE_OFFSET: dtype U8 or S8 (AFFINE_OFFSET: U8); axis -1 (per
+ *                         tensor, PyTorch min/max qparams; rank 0 allowed) or a channel axis.
+ *    QK_CODEC_GGML_Q8_0 / Q4_0: rank >= 1, last dimension a multiple of 32.
+ *    QK_CODEC_LUT:        bits 1..8 (2^bits entries, fewer if the tensor has fewer distinct values).
+ *  @param sqnr_db_out, max_abs_error_out (may be NULL) receive the error the writer measured
+ *         against `data` (also stored in the file): SQNR in dB (+Inf when exact), max |error|.
+ *  @return QK_OK, QK_ERR_INVALID_ARGUMENT (bad name, duplicate, shape, codec parameters, NaN),
+ *  QK_ERR_STATE (writer already finished), QK_ERR_OUT_OF_MEMORY. The writer is unchanged on error. */
+QK_API qk_status qk_qkw_writer_add_f32(qk_qkw_writer* writer, const char* name, const float* data,
+                                       const int64_t* shape, size_t rank, qk_codec codec, qk_dtype dtype,
+                                       int32_t bits, int32_t axis, int64_t group_size, double* sqnr_db_out,
+                                       double* max_abs_error_out);
+
+/** Adds an f32 tensor with an error budget: the writer picks the cheapest encoding that meets it.
+ *  Small tensors (see qk_qkw_writer_set_small_tensor_threshold) are stored exact. Otherwise the
+ *  tensor becomes QK_CODEC_SYMMETRIC per channel on axis 0 with the fewest levels (a fractional
+ *  step size found by bisection, so any SQNR is reachable, not only whole bits) whose SQNR is at
+ *  least target_sqnr_db, within max_bits. If 8 bits cannot reach the target, F16 then exact F32.
+ *  @param target_sqnr_db > 0, or 0 to use max_bits alone.
+ *  @param max_bits 2..8, or 0 for 8. With a target of 0 the tensor gets exactly max_bits.
+ *  @param codec_out, levels_out (may be NULL): the choice made. */
+QK_API qk_status qk_qkw_writer_add_budget(qk_qkw_writer* writer, const char* name, const float* data,
+                                          const int64_t* shape, size_t rank, double target_sqnr_db,
+                                          int32_t max_bits, qk_codec* codec_out, int32_t* levels_out,
+                                          double* sqnr_db_out, double* max_abs_error_out);
+
+/** Adds codes that are already quantized, stored as they are (no re-quantization), so that
+ *  quantized weights load straight back into the kernels.
+ *  qparams: S8 symmetric (per tensor, per channel or per group, zero point 0, range [-L, L]
+ *  with L <= 127) -> QK_CODEC_SYMMETRIC; S8/U8 affine per tensor or per channel (integer or float
+ *  zero points) -> QK_CODEC_AFFINE; S4 per-group symmetric (packed two per byte, as qk_quantize
+ *  writes them) -> QK_CODEC_SYMMETRIC with one code per byte. codes_bytes must equal
+ *  qk_dtype_storage_size(dtype, elements). Codes outside the qparams range: INVALID_ARGUMENT.
+ *  @param source NULL, or the f32 tensor the codes came from (the SQNR is then measured and
+ *         stored; otherwise it is recorded as NaN, "not measured"). */
+QK_API qk_status qk_qkw_writer_add_quantized(qk_qkw_writer* writer, const char* name, const void* codes,
+                                             size_t codes_bytes, const int64_t* shape, size_t rank,
+                                             const qk_qparams* qparams, const float* source);
+
+/** Adds data stored bit for bit: dtype F32, F16, BF16, S8, U8, S32 or S64; bytes must equal
+ *  elements * element size. */
+QK_API qk_status qk_qkw_writer_add_raw(qk_qkw_writer* writer, const char* name, const void* data, size_t bytes,
+                                       qk_dtype dtype, const int64_t* shape, size_t rank);
+
+/** Sets a metadata pair (replacing an earlier value of the same key). key: 1..256 bytes of
+ *  printable ASCII without spaces (dotted names such as "source.sha256" by convention); value:
+ *  valid UTF-8, at most 65536 bytes; at most 4096 keys. */
+QK_API qk_status qk_qkw_writer_set_metadata(qk_qkw_writer* writer, const char* key, const char* value);
+
+/** Writes the file atomically (temporary file in the same folder, fsync, rename, fsync of the
+ *  folder). Afterwards the writer only accepts qk_qkw_writer_destroy(), whatever the outcome.
+ *  @return QK_OK, QK_ERR_IO (with the OS error; `path` is untouched), QK_ERR_STATE (finished
+ *  already), QK_ERR_OUT_OF_MEMORY. */
+QK_API qk_status qk_qkw_writer_finish(qk_qkw_writer* writer);
+
+/** How much a reader checks. Values are ABI. */
+typedef enum qk_verify_mode {
+  /** At open: the table, every chunk's checksum and zstd frame headers, every padding byte. */
+  QK_VERIFY_FULL = 0,
+  /** At open: the table only; a chunk's checksum is checked on its first use (then remembered). */
+  QK_VERIFY_LAZY = 1,
+  /** The table's structure only (its checksum too): for trusted caches. */
+  QK_VERIFY_NONE = 2,
+  QK_VERIFY_MODE_MAX_ENUM = 0x7FFFFFFF
+} qk_verify_mode;
+
+typedef struct qk_qkw_reader qk_qkw_reader;
+
+/** Opens a file read-only through a memory map.
+ *  @param memory_budget upper bound in bytes on what the reader allocates for one call (its
+ *         table at open; decompression scratch when decoding); 0 = no bound. A file can never make
+ *         the reader allocate more than its table and one tensor's decoded size.
+ *  @return QK_OK, QK_ERR_IO (cannot open/map), QK_ERR_CORRUPT (not a .qkw file, damaged,
+ *  truncated, inconsistent: the message names the field), QK_ERR_UNSUPPORTED (a newer major
+ *  version or an unknown required flag), QK_ERR_OUT_OF_MEMORY (also: over the budget). */
+QK_API qk_status qk_qkw_open_file(const char* path, qk_verify_mode mode, uint64_t memory_budget,
+                                  qk_qkw_reader** reader_out);
+/** Opens a file image held by the caller, without copying it: `data` must stay valid and
+ *  unchanged until qk_qkw_close(). Same checks and statuses as qk_qkw_open_file(). */
+QK_API qk_status qk_qkw_open_memory(const void* data, size_t size, qk_verify_mode mode, uint64_t memory_budget,
+                                    qk_qkw_reader** reader_out);
+/** Closes the reader (unmapping the file); NULL is a no-op. Pointers obtained from it die. */
+QK_API void qk_qkw_close(qk_qkw_reader* reader);
+
+/** Checks every chunk's checksum and frame headers and every padding byte now, whatever the open
+ *  mode. @return QK_OK or QK_ERR_CORRUPT naming the first bad tensor. */
+QK_API qk_status qk_qkw_verify(const qk_qkw_reader* reader);
+
+/** Number of tensors. Tensors are indexed 0..count-1 in name order (byte-wise). */
+QK_API qk_status qk_qkw_tensor_count(const qk_qkw_reader* reader, size_t* count_out);
+/** Index of the tensor called `name` (binary search). @return QK_OK, QK_ERR_NOT_FOUND. */
+QK_API qk_status qk_qkw_find(const qk_qkw_reader* reader, const char* name, size_t* index_out);
+/** Name of tensor `index`: NUL-terminated, valid until qk_qkw_close(). */
+QK_API qk_status qk_qkw_tensor_name(const qk_qkw_reader* reader, size_t index, const char** name_out);
+/** Shape of tensor `index`: *rank_out <= QK_MAX_RANK dimensions into shape_out (capacity `capacity`;
+ *  QK_ERR_BUFFER_TOO_SMALL reports the rank through *rank_out and writes nothing else). */
+QK_API qk_status qk_qkw_tensor_shape(const qk_qkw_reader* reader, size_t index, int64_t* shape_out,
+                                     size_t capacity, size_t* rank_out);
+
+/** What the table says about one tensor. The layout may only grow under a new function. */
+typedef struct qk_qkw_tensor_info {
+  qk_codec codec;            /**< may be a codec this version does not know (then status says so) */
+  qk_dtype dtype;            /**< RAW: stored dtype; AFFINE*: U8/S8 codes; SYMMETRIC/Q8_0/Q4_0: S8; LUT: U8 */
+  uint32_t rank;             /**< number of dimensions (qk_qkw_tensor_shape gives them) */
+  int32_t axis;              /**< channel/group axis (SYMMETRIC, AFFINE*), -1 for per tensor or none */
+  int64_t group_size;        /**< SYMMETRIC per group; 32 for the ggml codecs; 0 otherwise */
+  int32_t levels;            /**< SYMMETRIC: largest |code|; LUT: entries; 0 otherwise */
+  int32_t bits;              /**< bits a code needs: ceil(log2(2*levels+1)), log2 of LUT size, 8, 4 */
+  uint64_t element_count;    /**< product of the shape */
+  uint64_t stored_bytes;     /**< bytes of the chunk on disk */
+  uint64_t decoded_bytes;    /**< bytes of parameters + codes once decompressed */
+  uint64_t code_bytes;       /**< bytes qk_qkw_read_codes() writes */
+  uint64_t param_count;      /**< floats qk_qkw_read_params() writes */
+  double sqnr_db;            /**< measured by the writer; +Inf exact, NaN not measured */
+  double max_abs_error;      /**< measured by the writer; NaN not measured */
+  int32_t compressed;        /**< 1 if the chunk is zstd frames */
+  int32_t mappable;          /**< 1 if qk_qkw_map_codes() works (uncompressed chunk) */
+  qk_status status;          /**< QK_OK, or QK_ERR_UNSUPPORTED for an unknown codec */
+} qk_qkw_tensor_info;
+
+QK_API qk_status qk_qkw_tensor_info_get(const qk_qkw_reader* reader, size_t index, qk_qkw_tensor_info* info_out);
+
+/** Decodes tensor `index` to f32 into dst (dst_count must equal its element count). S32/S64 raw
+ *  tensors convert with float rounding. Checks the chunk first (lazy mode: once) and every zstd
+ *  frame's declared size. @return QK_OK, QK_ERR_INVALID_ARGUMENT (count), QK_ERR_CORRUPT,
+ *  QK_ERR_UNSUPPORTED (unknown codec), QK_ERR_OUT_OF_MEMORY (also: over the budget). */
+QK_API qk_status qk_qkw_decode_f32(const qk_qkw_reader* reader, size_t index, float* dst, size_t dst_count);
+/** Copies the code stream (info.code_bytes bytes): RAW data as stored, one code per element for
+ *  SYMMETRIC, AFFINE, AFFINE_OFFSET and LUT, the blocks for Q8_0/Q4_0. */
+QK_API qk_status qk_qkw_read_codes(const qk_qkw_reader* reader, size_t index, void* codes, size_t codes_bytes);
+/** Copies the parameters (info.param_count floats): SYMMETRIC scales (row-major over the shape
+ *  with the axis replaced by its channel or group count); AFFINE* scales[P] then zero points or
+ *  offsets[P]; LUT entries; nothing for RAW and ggml (count 0). */
+QK_API qk_status qk_qkw_read_params(const qk_qkw_reader* reader, size_t index, float* params, size_t param_count);
+/** qparams for a SYMMETRIC (levels <= 127) or AFFINE tensor with integral zero points, to use
+ *  with its codes in qk_dequantize() or qk_packed_weights_create(). Owned by the caller.
+ *  @return QK_ERR_UNSUPPORTED for the other codecs. */
+QK_API qk_status qk_qkw_tensor_qparams(const qk_qkw_reader* reader, size_t index, qk_qparams** qparams_out);
+/** Zero-copy view of the code stream of an uncompressed chunk (valid until qk_qkw_close();
+ *  aligned to the file's alignment for RAW). @return QK_ERR_STATE if the chunk is compressed. */
+QK_API qk_status qk_qkw_map_codes(const qk_qkw_reader* reader, size_t index, const void** codes_out,
+                                  size_t* bytes_out);
+
+/** Metadata pairs, in key order. */
+QK_API qk_status qk_qkw_metadata_count(const qk_qkw_reader* reader, size_t* count_out);
+/** Key and value of pair `index` (NUL-terminated, valid until qk_qkw_close()). */
+QK_API qk_status qk_qkw_metadata_at(const qk_qkw_reader* reader, size_t index, const char** key_out,
+                                    const char** value_out);
+/** Value of `key`. @return QK_OK, QK_ERR_NOT_FOUND. */
+QK_API qk_status qk_qkw_metadata_get(const qk_qkw_reader* reader, const char* key, const char** value_out);
+/** File-level facts: format version, alignment, file size. Any output may be NULL. */
+QK_API qk_status qk_qkw_file_info(const qk_qkw_reader* reader, uint32_t* version_major_out,
+                                  uint32_t* version_minor_out, uint32_t* alignment_out, uint64_t* file_size_out);
 
 #ifdef __cplusplus
 }

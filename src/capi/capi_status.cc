@@ -42,6 +42,7 @@ QK_API const char* qk_status_string(qk_status status) {
     case QK_ERR_CORRUPT: return "QK_ERR_CORRUPT";
     case QK_ERR_IO: return "QK_ERR_IO";
     case QK_ERR_BUFFER_TOO_SMALL: return "QK_ERR_BUFFER_TOO_SMALL";
+    case QK_ERR_NOT_FOUND: return "QK_ERR_NOT_FOUND";
     case QK_ERR_INTERNAL: return "QK_ERR_INTERNAL";
     case QK_STATUS_MAX_ENUM: break;
   }
@@ -52,6 +53,7 @@ QK_API const char* qk_last_error(void) { return g_last_error; }
 QK_API void qk_clear_error(void) { g_last_error[0] = '\0'; }
 
 QK_API const char* qk_dtype_name(qk_dtype dtype) {
+  if (dtype == QK_DTYPE_S64) return "s64";
   if (!qk::is_valid_dtype(static_cast<int>(dtype))) return "unknown";
   return qk::dtype_name(static_cast<qk::DType>(dtype));
 }

@@ -19,6 +19,7 @@ const char* dtype_name(DType dtype) {
     case DType::kS4: return "s4";
     case DType::kU4: return "u4";
     case DType::kS32: return "s32";
+    case DType::kS64: return "s64";
   }
   return "unknown";
 }
@@ -49,6 +50,7 @@ size_t storage_size(DType dtype, uint64_t count) {
   const uint64_t limit = std::numeric_limits<size_t>::max() / 8;
   QK_FAIL_IF(count > limit, kInvalidArgument, "element count %llu is too large", (unsigned long long)count);
   switch (dtype) {
+    case DType::kS64: bytes = count * 8; break;
     case DType::kF32: case DType::kS32: bytes = count * 4; break;
     case DType::kF16: case DType::kBF16: bytes = count * 2; break;
     case DType::kS8: case DType::kU8: bytes = count; break;

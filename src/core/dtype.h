@@ -7,7 +7,8 @@
 
 namespace qk {
 
-enum class DType : int { kF32 = 1, kF16 = 2, kBF16 = 3, kS8 = 4, kU8 = 5, kS4 = 6, kU4 = 7, kS32 = 8 };
+enum class DType : int { kF32 = 1, kF16 = 2, kBF16 = 3, kS8 = 4, kU8 = 5, kS4 = 6, kU4 = 7, kS32 = 8, kS64 = 9 };
+// kS64 is storage-only (the weight file): is_valid_dtype() rejects it so that no other API takes it.
 
 bool is_valid_dtype(int value);
 const char* dtype_name(DType dtype);

@@ -18,6 +18,7 @@ enum class Status : int {
   kCorrupt = 5,
   kIo = 6,
   kBufferTooSmall = 7,
+  kNotFound = 8,
   kInternal = 99,
 };
 

@@ -58,7 +58,7 @@ if [[ -n ${QK_CROSS_CMAKE_ARGS:-} ]]; then IFS=';' read -r -a extra <<<"$QK_CROS
 echo "== configure $build (aarch64, Release)"
 "$cmake" -S "$root" -B "$build" "${gen[@]}" \
   -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchains/aarch64-linux-gnu.cmake" -DCMAKE_BUILD_TYPE=Release \
-  -DQK_BUILD_TESTS=ON -DQK_BUILD_EXAMPLES=OFF -DQK_BUILD_BENCHMARKS=OFF -DQK_INSTALL=OFF "${extra[@]}" \
+  -DQK_BUILD_TESTS=ON -DQK_BUILD_EXAMPLES=OFF -DQK_BUILD_BENCHMARKS=OFF -DQK_BUILD_CLI=OFF -DQK_INSTALL=OFF "${extra[@]}" \
   >"$build.configure.log" 2>&1 || { cat "$build.configure.log" >&2; fail "configure (log above)"; }
 echo "== build ($jobs jobs)"
 "$cmake" --build "$build" -j "$jobs" >"$build.build.log" 2>&1 || {
