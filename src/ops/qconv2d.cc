@@ -256,15 +256,19 @@ void QConv2d::run_gemm(int64_t batch, int64_t in_h, int64_t in_w, int64_t out_h,
   std::vector<GemmEpilogue> eps(groups_.size());
   for (size_t grp = 0; grp < groups_.size(); ++grp) eps[grp] = groups_[grp].stage->epilogue();
 
+  // Every driver call below writes part of the output, so all their scratch is allocated here,
+  // before the first: an allocation failure then leaves the output untouched.
+  const size_t threads = pool ? pool->thread_count() : 1;
   if (direct_1x1_) {  // every input pixel is one GEMM row; a group reads its channel slice
+    GemmScratch gemm_scratch;
+    for (const Group& G : groups_) gemm_scratch.reserve(*G.weights, m, threads);
     for (size_t grp = 0; grp < groups_.size(); ++grp)
       qgemm_run(*groups_[grp].weights, m, in + grp * cin_g, in_c, a_signed_, a_zero_point_, eps[grp],
-                out + grp * cout_g, out_c, pool);
+                out + grp * cout_g, out_c, pool, &gemm_scratch);
     return;
   }
 
   const size_t k = static_cast<size_t>(g_.kh * g_.kw) * cin_g;
-  const size_t threads = pool ? pool->thread_count() : 1;
   size_t block_rows = std::max(kRowAlign, kIm2colBlockBytes / k / kRowAlign * kRowAlign);
   // Enough blocks for every thread to get a few (load balance).
   if (threads > 1)
@@ -275,7 +279,17 @@ void QConv2d::run_gemm(int64_t batch, int64_t in_h, int64_t in_w, int64_t out_h,
   const RunDims dims{static_cast<size_t>(in_h), static_cast<size_t>(in_w), static_cast<size_t>(out_h),
                      static_cast<size_t>(out_w)};
   const uint8_t pad = static_cast<uint8_t>(a_zero_point_);
-  std::vector<uint8_t> scratch((parallel_blocks ? threads : 1) * block_rows * k);
+  const size_t slots = parallel_blocks ? threads : 1;
+  std::vector<uint8_t> scratch(slots * block_rows * k);
+  // Per slot, the driver's scratch for a full block and for the last (shorter) one, on one thread
+  // when the blocks run in parallel, else on the pool.
+  std::vector<GemmScratch> gemm_scratch(slots);
+  const size_t inner_threads = parallel_blocks ? 1 : threads;
+  for (GemmScratch& gs : gemm_scratch)
+    for (const Group& G : groups_) {
+      gs.reserve(*G.weights, block_rows, inner_threads);
+      gs.reserve(*G.weights, m - (blocks - 1) * block_rows, inner_threads);
+    }
 
   auto run_block = [&](size_t slot, size_t blk, ThreadPool* inner_pool) {
     uint8_t* a = scratch.data() + slot * block_rows * k;
@@ -283,7 +297,7 @@ void QConv2d::run_gemm(int64_t batch, int64_t in_h, int64_t in_w, int64_t out_h,
     for (size_t grp = 0; grp < groups_.size(); ++grp) {
       im2col(g_, dims, in, grp, r0, rows, pad, a);
       qgemm_run(*groups_[grp].weights, rows, a, k, a_signed_, a_zero_point_, eps[grp], out + r0 * out_c + grp * cout_g,
-                out_c, inner_pool);
+                out_c, inner_pool, &gemm_scratch[slot]);
     }
   };
   if (parallel_blocks) {

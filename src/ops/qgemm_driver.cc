@@ -200,28 +200,39 @@ std::vector<int32_t> gemm_col_offsets(const PackedWeights& w, bool a_signed, int
   return col;
 }
 
+size_t qgemm_scratch_bytes(const PackedWeights& w, size_t m, size_t threads) {
+  if (m == 0) return 0;
+  const Plan plan = make_plan(w, m, threads);
+  // One slot per thread that can claim a task (parallel_for runs a single task inline).
+  const size_t slots = plan.row_tasks * plan.col_tasks > 1 ? threads : 1;
+  // The slots' sizes are multiples of kAlign, so the row offsets after them stay aligned.
+  return slots * plan.scratch_bytes + (w.w_zero_point != 0 ? m * sizeof(int32_t) : 0);
+}
+
 void qgemm_run(const PackedWeights& w, size_t m, const uint8_t* a, size_t lda, bool a_signed, int32_t a_zero_point,
-               const GemmEpilogue& ep_template, void* out, size_t ldo, ThreadPool* pool) {
+               const GemmEpilogue& ep_template, void* out, size_t ldo, ThreadPool* pool, GemmScratch* scratch) {
   (void)a_zero_point;  // its terms are in ep_template.col_offset (gemm_col_offsets)
   if (m == 0) return;
   const size_t threads = pool ? pool->thread_count() : 1;
   const Plan plan = make_plan(w, m, threads);
   const uint8_t xor_mask = a_signed ? 0x80 : 0x00;
+  const size_t tasks = plan.row_tasks * plan.col_tasks;
+  const size_t slot_bytes = (tasks > 1 ? threads : 1) * plan.scratch_bytes;
+
+  // The one allocation, before anything is written.
+  GemmScratch local;
+  if (scratch == nullptr) scratch = &local;
+  scratch->reserve_bytes(qgemm_scratch_bytes(w, m, threads));
 
   GemmEpilogue ep = ep_template;
-  std::vector<int32_t> row_offset;
-  const size_t tasks = plan.row_tasks * plan.col_tasks;
-  // One scratch slot per thread that can claim a task (parallel_for runs a single task inline).
-  // Uninitialized on purpose: packing overwrites every byte the micro-kernel reads.
-  std::unique_ptr<uint8_t[]> scratch(new uint8_t[(tasks > 1 ? threads : 1) * plan.scratch_bytes]);
   if (w.w_zero_point != 0) {
-    row_offset.resize(m);
-    compute_row_offsets(a, m, w.k, lda, xor_mask, w.w_zero_point, row_offset.data(), pool);
-    ep.row_offset = row_offset.data();
+    int32_t* row_offset = reinterpret_cast<int32_t*>(scratch->data() + slot_bytes);
+    compute_row_offsets(a, m, w.k, lda, xor_mask, w.w_zero_point, row_offset, pool);
+    ep.row_offset = row_offset;
   }
 
   RunContext ctx{&w, &plan, m, a, lda, xor_mask, &ep, static_cast<uint8_t*>(out), ldo,
-                 output_element_size(ep.kind), scratch.get()};
+                 output_element_size(ep.kind), scratch->data()};
   parallel_for(pool, tasks, [&](size_t thread, size_t task) { run_task(ctx, thread, task); });
 }
 

@@ -57,9 +57,41 @@ std::shared_ptr<const PackedWeights> pack_weights(const int8_t* w, size_t n, siz
 //  - out has m rows of w.n elements of the epilogue's output type (4 bytes for kS32/kF32, 1 for
 //    kQuantized) with row stride ldo elements. A and out must not overlap.
 //  - Results are identical for every pool and thread count. Runs on the caller when pool is null.
-//  - Throws qk::Error kOutOfMemory only (the scratch allocation); nothing is written then.
+//  - The only allocation is growing the scratch (`scratch`, or a local one when it is null) to
+//    qgemm_scratch_bytes(w, m, threads), before anything is written: it throws std::bad_alloc
+//    and then nothing is written. With a scratch already that large, nothing can fail.
+class GemmScratch;
 void qgemm_run(const PackedWeights& w, size_t m, const uint8_t* a, size_t lda, bool a_signed, int32_t a_zero_point,
-               const GemmEpilogue& ep_template, void* out, size_t ldo, ThreadPool* pool);
+               const GemmEpilogue& ep_template, void* out, size_t ldo, ThreadPool* pool,
+               GemmScratch* scratch = nullptr);
+
+// Scratch bytes qgemm_run needs for m rows of A against w with a pool of `threads` threads (1
+// for no pool): per thread that can claim a task, packed A tiles and an accumulator block; plus
+// m row offsets when the weights have a zero point.
+size_t qgemm_scratch_bytes(const PackedWeights& w, size_t m, size_t threads);
+
+// Scratch memory for qgemm_run, reusable by calls in turn (not at once). An operator that writes
+// one output through several driver calls (conv: per row block and per group) reserves, before
+// the first call, what the largest needs, so that no call fails after another has written.
+class GemmScratch {
+ public:
+  // Grows to qgemm_scratch_bytes(w, m, threads) (never shrinks). Throws std::bad_alloc.
+  void reserve(const PackedWeights& w, size_t m, size_t threads) { reserve_bytes(qgemm_scratch_bytes(w, m, threads)); }
+  void reserve_bytes(size_t bytes) {
+    if (bytes <= size_) return;
+    bytes_.reset();  // the contents need not survive: free first, so peak memory is one buffer
+    size_ = 0;
+    // Uninitialized on purpose: packing overwrites every byte the micro-kernel reads.
+    bytes_.reset(new uint8_t[bytes]);
+    size_ = bytes;
+  }
+  uint8_t* data() const { return bytes_.get(); }
+  size_t size() const { return size_; }
+
+ private:
+  std::unique_ptr<uint8_t[]> bytes_;
+  size_t size_ = 0;
+};
 
 // col_offset[j] = -za' * col_sum[j] + k * za' * w_zp + bias_q[j] (wrapping int32), with za' the
 // zero point of A in the u8 view (a_zero_point + 128 for s8 activations). bias_q may be nullptr.

@@ -19,3 +19,20 @@ foreach(t IN ITEMS test_qconv test_pool_add)
     set_tests_properties(${t}_${isa} PROPERTIES ENVIRONMENT "QK_ISA=${isa}" LABELS "conv;per_isa" TIMEOUT 300)
   endforeach()
 endforeach()
+
+# test_alloc_failure: every operator run made to fail at each of its heap allocations in turn
+# (global operator new replaced in the test program) must return QK_ERR_OUT_OF_MEMORY with the
+# output untouched. It links the static library so that the replacement sees every allocation.
+if(TARGET quantkit_static)
+  add_executable(test_alloc_failure ${CMAKE_CURRENT_LIST_DIR}/test_alloc_failure.cc)
+  target_include_directories(test_alloc_failure PRIVATE ${PROJECT_SOURCE_DIR}/include)
+  find_package(Threads REQUIRED)
+  target_link_libraries(test_alloc_failure PRIVATE quantkit_static Threads::Threads)
+  add_test(NAME test_alloc_failure COMMAND test_alloc_failure)
+  set_tests_properties(test_alloc_failure PROPERTIES LABELS "unit;conv;gemm" TIMEOUT 300)
+  foreach(isa IN ITEMS scalar avx2 avxvnni avx512vnni neon neondot)  # 77: a path this CPU lacks
+    add_test(NAME test_alloc_failure_${isa} COMMAND test_alloc_failure)
+    set_tests_properties(test_alloc_failure_${isa} PROPERTIES ENVIRONMENT "QK_ISA=${isa}" LABELS "conv;per_isa"
+                         SKIP_RETURN_CODE 77 TIMEOUT 300)
+  endforeach()
+endif()

@@ -11,6 +11,7 @@
 // Layouts (kr = 4, k zero-padded to a multiple of 4):
 //   A tile  [k/4][mr][4] u8: one dword = 4 consecutive k of one row, broadcast with vpbroadcastd.
 //   B panel [k/4][nr][4] s8: one zmm = 4 consecutive k of 16 columns.
+// Packing: kernels/x86/qgemm_vnni_pack.h, shared with the AVX-VNNI family.
 // Micro-tile 6 x 64: 24 zmm accumulators + 4 B + 1 broadcast A (29 of 32 registers). Per quad
 // 4 B loads and 6 broadcasts feed 24 vpdpbusd (12 cycles at two per cycle), well under the load
 // ports' limit.
@@ -42,6 +43,8 @@
 #if defined(QK_HAVE_QGEMM_AVX512VNNI_KERNELS)
 #include <algorithm>
 #include <cstring>
+
+#include "kernels/x86/qgemm_vnni_pack.h"
 #endif
 
 #if defined(QK_EMULATE_AVX512VNNI)
@@ -62,55 +65,8 @@ namespace {
 
 constexpr size_t kMr = 6;
 constexpr size_t kNr = 64;
-constexpr size_t kKr = 4;
-
-inline size_t k_quads(size_t k) { return (k + 3) / 4; }
-
-size_t b_panel_stride(size_t k) { return k_quads(k) * kNr * kKr; }
-size_t a_tile_size(size_t k) { return k_quads(k) * kMr * kKr; }
-
-// ---- packing (as qgemm_avxvnni.cc, nr = 64) ---------------------------------------------------
-inline uint32_t load_quad(const uint8_t* p, size_t avail) {
-  uint32_t v = 0;
-  std::memcpy(&v, p, std::min<size_t>(avail, 4));  // little-endian: byte t is k = 4q + t
-  return v;
-}
-
-void pack_b(const int8_t* b, size_t n, size_t k, size_t ldb, void* packed_b) {
-  const size_t kq = k_quads(k);
-  uint32_t* out = static_cast<uint32_t*>(packed_b);  // one dword per (quad, column)
-  for (size_t j0 = 0; j0 < n; j0 += kNr, out += kq * kNr) {
-    const size_t cols = std::min(kNr, n - j0);
-    for (size_t j = 0; j < kNr; ++j) {
-      uint32_t* o = out + j;
-      if (j >= cols) {  // columns past n are zero
-        for (size_t q = 0; q < kq; ++q) o[q * kNr] = 0;
-        continue;
-      }
-      const uint8_t* row = reinterpret_cast<const uint8_t*>(b + (j0 + j) * ldb);
-      for (size_t q = 0; q < kq; ++q) o[q * kNr] = load_quad(row + 4 * q, k - 4 * q);
-    }
-  }
-}
-
-void pack_a(const uint8_t* a, size_t m, size_t k, size_t lda, uint8_t xor_mask, void* packed_a) {
-  const size_t kq = k_quads(k), full = k / 4;
-  uint32_t* out = static_cast<uint32_t*>(packed_a);  // one dword per (quad, row)
-  const uint32_t x4 = 0x01010101u * xor_mask;
-  for (size_t i = 0; i < kMr; ++i) {
-    uint32_t* o = out + i;
-    if (i >= m) {  // rows m..mr-1 are zero
-      for (size_t q = 0; q < kq; ++q) o[q * kMr] = 0;
-      continue;
-    }
-    const uint8_t* row = a + i * lda;
-    for (size_t q = 0; q < full; ++q) o[q * kMr] = load_quad(row + 4 * q, 4) ^ x4;
-    if (full < kq) {  // the XOR must not touch the padding bytes: they stay 0
-      const size_t rem = k - 4 * full;
-      o[full * kMr] = load_quad(row + 4 * full, rem) ^ (x4 & ((1u << (8 * rem)) - 1u));
-    }
-  }
-}
+constexpr size_t kKr = vnni_pack::kKr;
+using vnni_pack::k_quads;
 
 // ---- micro-kernel ---------------------------------------------------------------------------
 // As qgemm_avxvnni.cc, one zmm per 16 columns. Named accumulators, not an array: GCC keeps an
@@ -298,10 +254,10 @@ QK_BASELINE_X86 void QK_AVX512VNNI_NAME(get_qgemm_kernel)(QGemmKernel* k) {
   k->mr = kMr;
   k->nr = kNr;
   k->kr = kKr;
-  k->b_panel_stride = b_panel_stride;
-  k->pack_b = pack_b;
-  k->a_tile_size = a_tile_size;
-  k->pack_a = pack_a;
+  k->b_panel_stride = vnni_pack::b_panel_stride<kNr>;
+  k->pack_b = vnni_pack::pack_b<kNr>;  // kernels/x86/qgemm_vnni_pack.h, shared with the other VNNI family
+  k->a_tile_size = vnni_pack::a_tile_size<kMr>;
+  k->pack_a = vnni_pack::pack_a<kMr>;
   k->ukernel = ukernel;
   k->epilogue = epilogue;
 }
