@@ -54,9 +54,14 @@ Encoded encode_raw_f32(const Shape& shape, const float* data, uint8_t dtype) {
       break;
     case kF16:
     case kBF16:
+      require_finite(data, n);  // the error would be undefined; RAW F32 keeps any bit pattern
       e.codes.resize(n * 2);
-      for (uint64_t i = 0; i < n; ++i)
-        store_u16(&e.codes[2 * i], dtype == kF16 ? f32_to_f16_bits(data[i]) : f32_to_bf16_bits(data[i]));
+      for (uint64_t i = 0; i < n; ++i) {
+        const uint16_t h = dtype == kF16 ? f32_to_f16_bits(data[i]) : f32_to_bf16_bits(data[i]);
+        QK_FAIL_IF((h & 0x7FFF) == (dtype == kF16 ? 0x7C00 : 0x7F80), kInvalidArgument,
+                   "data[%llu] = %g overflows %s", (unsigned long long)i, data[i], dtype == kF16 ? "f16 (max 65504)" : "bf16");
+        store_u16(&e.codes[2 * i], h);
+      }
       break;
     default: fail(Status::kInvalidArgument, "RAW from f32 takes dtype F32, F16 or BF16");
   }
@@ -379,7 +384,8 @@ Encoded encode_budget(const Shape& shape, const float* data, double target_sqnr_
     return e;
   };
   if (shape.rank < 2 || shape.count < small_tensor_threshold || shape.count == 0) {
-    if (small_tensor_dtype == kF32) return exact();
+    const bool fits_f16 = std::all_of(data, data + shape.count, [](float v) { return std::fabs(v) <= 65504.0f; });
+    if (small_tensor_dtype == kF32 || (small_tensor_dtype == kF16 && !fits_f16)) return exact();
     Encoded e = encode_raw_f32(shape, data, small_tensor_dtype);
     measure(e, data);
     return e;
@@ -396,9 +402,12 @@ Encoded encode_budget(const Shape& shape, const float* data, double target_sqnr_
   if (target_sqnr_db == 0.0) return best;
   if (best.desc.sqnr_db < target_sqnr_db) {
     if (max_bits != 0 && max_bits < 8) return best;  // the bit cap wins over the target
-    Encoded half = encode_raw_f32(shape, data, kF16);
-    measure(half, data);
-    return half.desc.sqnr_db >= target_sqnr_db ? half : exact();
+    if (std::all_of(data, data + shape.count, [](float v) { return std::fabs(v) <= 65504.0f; })) {
+      Encoded half = encode_raw_f32(shape, data, kF16);
+      measure(half, data);
+      if (half.desc.sqnr_db >= target_sqnr_db) return half;
+    }
+    return exact();
   }
   // For a total squared error at the fewest entropy-coded bits, every element should get the
   // same step size (high-rate theory: rate ~ -log(step) per element, error ~ step^2/12). So the
