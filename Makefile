@@ -19,7 +19,7 @@ CMAKE_ARGS     ?=
 DEPS_GROUPS    ?= core cross-arm64
 # Labels of the C tests that also run under the sanitizers.
 ASAN_TEST_LABELS ?= unit|golden|per_isa
-BENCH_PROGRAMS ?= bench_quantize bench_gemm bench_conv
+BENCH_PROGRAMS ?= bench_quantize bench_gemm bench_conv bench_qkw
 
 # Every failing test prints its output, also for direct `ctest` runs in a `make` shell.
 export CTEST_OUTPUT_ON_FAILURE := 1
