@@ -123,7 +123,9 @@ QK_API qk_status qk_qkw_writer_add_f32(qk_qkw_writer* writer, const char* name, 
     const qk::Shape s = tensor_shape(shape, rank);
     QK_FAIL_IF(s.count > 0 && data == nullptr, kInvalidArgument, "argument 'data' is NULL");
     Encoded e;
-    switch (codec) {
+    int codec_value;  // read as an int: an out-of-range enum value is defined behaviour only so
+    std::memcpy(&codec_value, &codec, sizeof codec_value);
+    switch (codec_value) {
       case QK_CODEC_RAW:
         QK_FAIL_IF(dtype != QK_DTYPE_F32 && dtype != QK_DTYPE_F16 && dtype != QK_DTYPE_BF16, kInvalidArgument,
                    "QK_CODEC_RAW from f32 takes dtype F32, F16 or BF16 (got %d)", static_cast<int>(dtype));
@@ -154,7 +156,7 @@ QK_API qk_status qk_qkw_writer_add_f32(qk_qkw_writer* writer, const char* name, 
         e = qk::qkw::encode_lut(s, data, bits);
         break;
       default:
-        qk::fail(qk::Status::kInvalidArgument, "codec %d is not a valid value", static_cast<int>(codec));
+        qk::fail(qk::Status::kInvalidArgument, "codec %d is not a valid value", codec_value);
     }
     qk::qkw::measure(e, data);
     report(e, sqnr_db_out, max_abs_error_out);
@@ -226,9 +228,11 @@ QK_API qk_status qk_qkw_writer_finish(qk_qkw_writer* writer) {
   return QK_GUARD({ live_writer(writer).finish(); });
 }
 
-static qk::qkw::Verify verify_mode(qk_verify_mode mode) {
+static qk::qkw::Verify verify_mode(qk_verify_mode mode_enum) {
+  int mode;  // read as an int: any value must be a defined (if rejected) argument
+  std::memcpy(&mode, &mode_enum, sizeof mode);
   QK_FAIL_IF(mode != QK_VERIFY_FULL && mode != QK_VERIFY_LAZY && mode != QK_VERIFY_NONE, kInvalidArgument,
-             "verify mode %d is not a valid value", static_cast<int>(mode));
+             "verify mode %d is not a valid value", mode);
   return static_cast<qk::qkw::Verify>(mode);
 }
 

@@ -108,9 +108,11 @@ Geometry geometry(const TensorDesc& d, Status st) {
 }
 
 int32_t code_bits(const TensorDesc& d) {
+  // Only meaningful for entries whose fields were validated (supported ones); never loop on others.
+  if (!is_supported(d) || d.levels < 0 || d.levels > 256) return 0;
   auto bits_for = [](uint64_t values) {
     int32_t b = 0;
-    while ((uint64_t(1) << b) < values) ++b;
+    while (b < 63 && (uint64_t(1) << b) < values) ++b;
     return b;
   };
   switch (d.codec) {
@@ -187,7 +189,7 @@ void decode_f32(const TensorDesc& d, const Geometry& g, const float* params, con
   switch (d.codec) {
     case kRaw:
       switch (d.dtype) {
-        case kF32: std::memcpy(dst, codes, n * 4); return;
+        case kF32: if (n) std::memcpy(dst, codes, n * 4); return;
         case kF16: for (uint64_t i = 0; i < n; ++i) dst[i] = f16_bits_to_f32(load_u16(codes + 2 * i)); return;
         case kBF16: for (uint64_t i = 0; i < n; ++i) dst[i] = bf16_bits_to_f32(load_u16(codes + 2 * i)); return;
         case kS8: for (uint64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(static_cast<int8_t>(codes[i])); return;
