@@ -228,9 +228,11 @@ QK_API qk_status qk_qkw_writer_finish(qk_qkw_writer* writer) {
   return QK_GUARD({ live_writer(writer).finish(); });
 }
 
-static qk::qkw::Verify verify_mode(qk_verify_mode mode_enum) {
-  int mode;  // read as an int: any value must be a defined (if rejected) argument
-  std::memcpy(&mode, &mode_enum, sizeof mode);
+// Takes the enum's address: copying an out-of-range enum value is itself undefined behaviour,
+// and any int must be a defined (if rejected) argument.
+static qk::qkw::Verify verify_mode(const qk_verify_mode* mode_enum) {
+  int mode;
+  std::memcpy(&mode, mode_enum, sizeof mode);
   QK_FAIL_IF(mode != QK_VERIFY_FULL && mode != QK_VERIFY_LAZY && mode != QK_VERIFY_NONE, kInvalidArgument,
              "verify mode %d is not a valid value", mode);
   return static_cast<qk::qkw::Verify>(mode);
@@ -242,7 +244,7 @@ QK_API qk_status qk_qkw_open_file(const char* path, qk_verify_mode mode, uint64_
     QK_REQUIRE_NOT_NULL(path);
     QK_REQUIRE_NOT_NULL(reader_out);
     auto handle = std::make_unique<qk_qkw_reader>();
-    handle->reader = qk::qkw::Reader::open_file(path, verify_mode(mode), memory_budget);
+    handle->reader = qk::qkw::Reader::open_file(path, verify_mode(&mode), memory_budget);
     *reader_out = handle.release();
   });
 }
@@ -253,7 +255,7 @@ QK_API qk_status qk_qkw_open_memory(const void* data, size_t size, qk_verify_mod
     QK_FAIL_IF(data == nullptr && size > 0, kInvalidArgument, "argument 'data' is NULL");
     QK_REQUIRE_NOT_NULL(reader_out);
     auto handle = std::make_unique<qk_qkw_reader>();
-    handle->reader = qk::qkw::Reader::open_memory(data, size, verify_mode(mode), memory_budget);
+    handle->reader = qk::qkw::Reader::open_memory(data, size, verify_mode(&mode), memory_budget);
     *reader_out = handle.release();
   });
 }
