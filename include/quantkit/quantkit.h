@@ -859,6 +859,188 @@ QK_API qk_status qk_qkw_metadata_get(const qk_qkw_reader* reader, const char* ke
 QK_API qk_status qk_qkw_file_info(const qk_qkw_reader* reader, uint32_t* version_major_out,
                                   uint32_t* version_minor_out, uint32_t* alignment_out, uint64_t* file_size_out);
 
+/* ===================================================================================== */
+/** @defgroup model Model graphs: build, fuse, calibrate, convert, run, save             */
+/* ===================================================================================== */
+/*
+ * A qk_model is a DAG of layers over named tensors, built layer by layer. Tensors are named
+ * once (each layer creates its output tensor; reusing a name is an error), so layers are always
+ * in a valid execution order. Shapes are per sample (without the batch dimension): {C, H, W}
+ * for images, {F} for feature vectors. Runs take f32 NCHW (or {N, F}) input with a leading batch
+ * dimension N >= 1 and write f32 output.
+ *
+ * Life cycle (qk_model_state):
+ *   FLOAT      build layers, qk_model_fuse(), set qconfigs; qk_model_run() runs in f32 (the
+ *              accuracy reference).
+ *   PREPARED   qk_model_prepare(): an observer is attached to every activation that gets its
+ *              own qparams (the input, and the outputs of conv, linear, batch norm, add, softmax
+ *              and skipped layers; ReLU, Hardtanh, pools, Flatten and Dropout keep their input's
+ *              qparams, as PyTorch's quantized modules do). The caller then feeds calibration
+ *              data with qk_model_calibrate(model, batch, shape, rank), one call per batch: the
+ *              loop (and any progress report) stays with the caller, so nothing here needs a
+ *              callback. qk_model_run() still runs in f32.
+ *   CONVERTED  qk_model_convert(): qparams from the observers (or from
+ *              qk_model_set_tensor_qparams(), e.g. QAT results), weights quantized and packed,
+ *              int8 operators built (qconv2d / qlinear with the fused clamp, qadd, pools).
+ *              qk_model_run() quantizes the input, runs integer kernels only (layers kept in
+ *              float by qk_model_set_layer_skip(), unfused batch norms and softmax excepted:
+ *              their inputs are dequantized and outputs requantized), and dequantizes the output.
+ *   DYNAMIC    qk_model_quantize_dynamic() from FLOAT: Linear weights int8 per channel,
+ *              activations quantized at run time (the dynamic-linear operator); the rest f32.
+ * CONVERTED and DYNAMIC models are immutable: every mutating call returns QK_ERR_STATE, and
+ * qk_model_run() / qk_model_layer_sqnr() / qk_model_save() may be called from several threads at
+ * once. FLOAT and PREPARED models follow the one-thread-per-handle rule.
+ *
+ * Names (layers, tensors) are 1..256 bytes of printable ASCII without spaces. Build errors:
+ * QK_ERR_NOT_FOUND for an unknown input tensor, QK_ERR_INVALID_ARGUMENT for a duplicate layer
+ * or tensor name, a shape that does not fit the layer, or a bad parameter; QK_ERR_STATE after
+ * prepare/convert. Nothing is changed on error.
+ */
+
+typedef struct qk_model qk_model;
+
+/** Layer kinds. Values are ABI. */
+typedef enum qk_layer_kind {
+  QK_LAYER_CONV2D = 1,
+  QK_LAYER_LINEAR = 2,
+  QK_LAYER_BATCHNORM = 3, /**< BatchNorm1d ({F} input) or BatchNorm2d ({C, H, W} input) */
+  QK_LAYER_RELU = 4,
+  QK_LAYER_HARDTANH = 5,  /**< clamp(x, min, max); ReLU6 is Hardtanh(0, 6) */
+  QK_LAYER_MAX_POOL2D = 6,
+  QK_LAYER_AVG_POOL2D = 7,
+  QK_LAYER_GLOBAL_AVG_POOL2D = 8, /**< {C, H, W} -> {C, 1, 1} (adaptive_avg_pool2d(1)) */
+  QK_LAYER_FLATTEN = 9,           /**< {C, H, W} -> {C*H*W} in C, H, W order (torch.flatten(x, 1)) */
+  QK_LAYER_ADD = 10,
+  QK_LAYER_DROPOUT = 11, /**< identity (inference) */
+  QK_LAYER_SOFTMAX = 12, /**< over {F}; always computed in f32 */
+  QK_LAYER_KIND_MAX_ENUM = 0x7FFFFFFF
+} qk_layer_kind;
+
+/** Model states (see above). Values are ABI. */
+typedef enum qk_model_state {
+  QK_MODEL_FLOAT = 1,
+  QK_MODEL_PREPARED = 2,
+  QK_MODEL_CONVERTED = 3,
+  QK_MODEL_DYNAMIC = 4,
+  QK_MODEL_STATE_MAX_ENUM = 0x7FFFFFFF
+} qk_model_state;
+
+/** Creates an empty FLOAT model with one input tensor of per-sample shape `sample_shape`
+ *  (rank 1: {F}, or rank 3: {C, H, W}; every dimension >= 1). */
+QK_API qk_status qk_model_create(const char* input_name, const int64_t* sample_shape, size_t rank,
+                                 qk_model** model_out);
+QK_API void qk_model_destroy(qk_model* model);
+
+/** Conv2d (PyTorch semantics). weight: OIHW f32 {out_c, in_c/groups, kh, kw}; bias NULL or out_c
+ *  floats; stride {sh, sw}, padding {top, left, bottom, right}, dilation {dh, dw}, groups
+ *  dividing both channel counts (groups == in_c: depthwise). Input {C, H, W} with C == in_c.
+ *  All arrays are copied. */
+QK_API qk_status qk_model_add_conv2d(qk_model* model, const char* name, const char* input, const char* output,
+                                     const float* weight, const int64_t weight_shape[4], const float* bias,
+                                     const int64_t stride[2], const int64_t padding[4], const int64_t dilation[2],
+                                     int64_t groups);
+/** Linear: weight [out_features][in_features] f32, bias NULL or out_features floats. Input {F}
+ *  with F == in_features. */
+QK_API qk_status qk_model_add_linear(qk_model* model, const char* name, const char* input, const char* output,
+                                     const float* weight, int64_t out_features, int64_t in_features,
+                                     const float* bias);
+/** Inference batch norm over `channels` (dimension 0 of the per-sample shape): running mean and
+ *  var (var + eps > 0), gamma/beta NULL (1 / 0). */
+QK_API qk_status qk_model_add_batchnorm(qk_model* model, const char* name, const char* input, const char* output,
+                                        int64_t channels, const float* mean, const float* var, const float* gamma,
+                                        const float* beta, float eps);
+QK_API qk_status qk_model_add_relu(qk_model* model, const char* name, const char* input, const char* output);
+/** Hardtanh(min, max), min < max finite; ReLU6 = (0, 6). */
+QK_API qk_status qk_model_add_hardtanh(qk_model* model, const char* name, const char* input, const char* output,
+                                       float min_value, float max_value);
+/** Max pooling (floor mode; padded positions never win; every window overlaps the input). */
+QK_API qk_status qk_model_add_max_pool2d(qk_model* model, const char* name, const char* input, const char* output,
+                                         const int64_t kernel[2], const int64_t stride[2], const int64_t padding[4],
+                                         const int64_t dilation[2]);
+/** Average pooling (floor mode), count_include_pad as in PyTorch. */
+QK_API qk_status qk_model_add_avg_pool2d(qk_model* model, const char* name, const char* input, const char* output,
+                                         const int64_t kernel[2], const int64_t stride[2], const int64_t padding[4],
+                                         int count_include_pad);
+QK_API qk_status qk_model_add_global_avg_pool2d(qk_model* model, const char* name, const char* input,
+                                                const char* output);
+QK_API qk_status qk_model_add_flatten(qk_model* model, const char* name, const char* input, const char* output);
+/** Element-wise a + b (equal shapes). */
+QK_API qk_status qk_model_add_add(qk_model* model, const char* name, const char* input_a, const char* input_b,
+                                  const char* output);
+QK_API qk_status qk_model_add_dropout(qk_model* model, const char* name, const char* input, const char* output);
+QK_API qk_status qk_model_add_softmax(qk_model* model, const char* name, const char* input, const char* output);
+/** Names the model's output tensor (default: the output of the last layer added). */
+QK_API qk_status qk_model_set_output(qk_model* model, const char* tensor);
+
+QK_API qk_status qk_model_get_state(const qk_model* model, qk_model_state* state_out);
+QK_API qk_status qk_model_layer_count(const qk_model* model, size_t* count_out);
+/** Name of layer `index` (execution order); valid until the model changes or is destroyed. */
+QK_API qk_status qk_model_layer_name(const qk_model* model, size_t index, const char** name_out);
+QK_API qk_status qk_model_layer_kind(const qk_model* model, size_t index, qk_layer_kind* kind_out);
+/** Per-sample shape of a tensor (QK_ERR_BUFFER_TOO_SMALL reports the rank only). */
+QK_API qk_status qk_model_tensor_shape(const qk_model* model, const char* tensor, int64_t* shape_out,
+                                       size_t capacity, size_t* rank_out);
+/** Per-sample shape of the output tensor. */
+QK_API qk_status qk_model_output_shape(const qk_model* model, int64_t* shape_out, size_t capacity, size_t* rank_out);
+
+/** Fuses, in a FLOAT model: conv+bn, conv+bn+relu, conv+relu, linear+bn1d, linear+relu,
+ *  add+relu, and a ReLU/Hardtanh (ReLU6) after conv/linear into the operator's clamp (BN folded
+ *  exactly as qk_fold_batchnorm). A pattern fuses only when the intermediate tensor has no other
+ *  consumer and is not the model output. The fused layer keeps the first layer's name and
+ *  produces the last layer's output tensor. Fusing again finds nothing new. */
+QK_API qk_status qk_model_fuse(qk_model* model);
+/** Number of fusions made so far, and a description of each ("conv1+bn1+relu1"). */
+QK_API qk_status qk_model_fused_count(const qk_model* model, size_t* count_out);
+QK_API qk_status qk_model_fused_name(const qk_model* model, size_t index, const char** name_out);
+
+/** qconfig. `layer` NULL sets the model default, otherwise an override for that layer (its
+ *  output activation and its weights). Defaults: QK_OBSERVER_HISTOGRAM, U8 activations (per-tensor
+ *  affine), QK_QSCHEME_PER_CHANNEL_SYMMETRIC s8 weights, PyTorch convention. Only FLOAT models.
+ *  Observer kinds: the per-tensor ones (MINMAX, MOVING_AVERAGE_MINMAX, HISTOGRAM, PERCENTILE,
+ *  ENTROPY, MSE). Weight schemes: PER_CHANNEL_SYMMETRIC, PER_TENSOR_SYMMETRIC, PER_TENSOR_AFFINE. */
+QK_API qk_status qk_model_set_activation_observer(qk_model* model, const char* layer, qk_observer_kind kind);
+QK_API qk_status qk_model_set_activation_dtype(qk_model* model, const char* layer, qk_dtype dtype);
+QK_API qk_status qk_model_set_weight_scheme(qk_model* model, const char* layer, qk_qscheme scheme);
+/** skip != 0 keeps `layer` in f32 after conversion (its output is still observed, so consumers
+ *  can be int8). */
+QK_API qk_status qk_model_set_layer_skip(qk_model* model, const char* layer, int skip);
+
+/** FLOAT -> PREPARED: attaches the activation observers. */
+QK_API qk_status qk_model_prepare(qk_model* model);
+/** Runs one calibration batch (f32, shape {N, sample...}) through the float model and updates
+ *  every observer. Call once per batch. Non-finite inputs: QK_ERR_INVALID_ARGUMENT. */
+QK_API qk_status qk_model_calibrate(qk_model* model, const float* data, const int64_t* shape, size_t rank);
+/** Sets a tensor's qparams (per-tensor U8/S8, e.g. scale/zero point learnt by QAT) in place of its
+ *  observer's result; FLOAT or PREPARED models. Tensors whose qparams come from their input
+ *  (outputs of ReLU, pools, ...) cannot be set (QK_ERR_INVALID_ARGUMENT). */
+QK_API qk_status qk_model_set_tensor_qparams(qk_model* model, const char* tensor, const qk_qparams* qparams);
+/** PREPARED -> CONVERTED. QK_ERR_STATE if an observed tensor saw no data and has no qparams set. */
+QK_API qk_status qk_model_convert(qk_model* model);
+/** FLOAT -> DYNAMIC (PyTorch quantize_dynamic for Linear layers; skipped layers stay f32). */
+QK_API qk_status qk_model_quantize_dynamic(qk_model* model);
+/** Qparams of a tensor of a CONVERTED model (owned by the caller). */
+QK_API qk_status qk_model_get_tensor_qparams(const qk_model* model, const char* tensor, qk_qparams** qparams_out);
+
+/** Runs the model: input f32 of shape {N, sample...} (N >= 1), output {N, output sample...}
+ *  f32 (output_count must equal that element count). pool may be NULL. */
+QK_API qk_status qk_model_run(const qk_model* model, const float* input, const int64_t* shape, size_t rank,
+                              float* output, size_t output_count, qk_threadpool* pool);
+/** Numeric report of a CONVERTED model: for each layer (in qk_model_layer_name order) the SQNR in
+ *  dB of its dequantized int8 output against the float model's output on the same batch (errors
+ *  accumulate, as in PyTorch's numeric suite; +Inf if equal). capacity must be >= the layer
+ *  count. QK_ERR_STATE if the model holds no float weights (loaded from a file). */
+QK_API qk_status qk_model_layer_sqnr(const qk_model* model, const float* input, const int64_t* shape, size_t rank,
+                                     double* sqnr_out, size_t capacity);
+
+/** Writes the model to a .qkw file: the graph as line-based text under metadata key
+ *  "model.graph", weights as tensors "<layer>.<param>" (int8 codes stored as they are with
+ *  qk_qkw_writer_add_quantized for converted/dynamic layers, f32 raw otherwise). FLOAT, CONVERTED
+ *  and DYNAMIC models (PREPARED: QK_ERR_STATE). */
+QK_API qk_status qk_model_save(const qk_model* model, const char* path);
+/** Loads a model written by qk_model_save(), without re-quantizing: a converted model runs
+ *  bit-identically. An inconsistent or hostile graph is QK_ERR_CORRUPT naming the line. */
+QK_API qk_status qk_model_load(const char* path, qk_model** model_out);
+
 #ifdef __cplusplus
 }
 #endif

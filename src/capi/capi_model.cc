@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: Apache-2.0
+// C shims for model graphs: NULL/enum checks and the exception firewall. The graph validates
+// shapes, names, states and data itself, before changing anything (model/model.h).
+#include <memory>
+#include <string>
+
+#include "capi/capi_common.h"
+#include "core/threadpool.h"
+#include "model/model.h"
+
+struct qk_model {
+  std::unique_ptr<qk::model::Model> m;
+};
+
+namespace {
+
+using qk::model::Model;
+using qk::model::Op;
+
+Model& live(qk_model* model) {
+  QK_FAIL_IF(model == nullptr, kInvalidArgument, "argument 'model' is NULL");
+  return *model->m;
+}
+const Model& live(const qk_model* model) {
+  QK_FAIL_IF(model == nullptr, kInvalidArgument, "argument 'model' is NULL");
+  return *model->m;
+}
+std::string str(const char* s, const char* what) {
+  QK_FAIL_IF(s == nullptr, kInvalidArgument, "argument '%s' is NULL", what);
+  return std::string(s);
+}
+qk::ThreadPool* unwrap(qk_threadpool* pool) { return pool ? &pool->pool : nullptr; }
+
+void copy_shape(const std::vector<int64_t>& shape, int64_t* shape_out, size_t capacity, size_t* rank_out) {
+  QK_FAIL_IF(rank_out == nullptr, kInvalidArgument, "argument 'rank_out' is NULL");
+  if (capacity < shape.size()) {
+    *rank_out = shape.size();
+    qk::fail(qk::Status::kBufferTooSmall, "capacity %zu < rank %zu", capacity, shape.size());
+  }
+  QK_FAIL_IF(shape_out == nullptr, kInvalidArgument, "argument 'shape_out' is NULL");
+  for (size_t i = 0; i < shape.size(); ++i) shape_out[i] = shape[i];
+  *rank_out = shape.size();
+}
+
+}  // namespace
+
+extern "C" {
+
+QK_API qk_status qk_model_create(const char* input_name, const int64_t* sample_shape, size_t rank,
+                                 qk_model** model_out) {
+  return QK_GUARD({
+    const std::string name = str(input_name, "input_name");
+    QK_REQUIRE_NOT_NULL(model_out);
+    auto h = std::make_unique<qk_model>();
+    h->m = std::make_unique<Model>(name, sample_shape, rank);
+    *model_out = h.release();
+  });
+}
+
+QK_API void qk_model_destroy(qk_model* model) { delete model; }
+
+QK_API qk_status qk_model_add_conv2d(qk_model* model, const char* name, const char* input, const char* output,
+                                     const float* weight, const int64_t weight_shape[4], const float* bias,
+                                     const int64_t stride[2], const int64_t padding[4], const int64_t dilation[2],
+                                     int64_t groups) {
+  return QK_GUARD({
+    Model& m = live(model);
+    QK_REQUIRE_NOT_NULL(weight);
+    QK_REQUIRE_NOT_NULL(weight_shape);
+    QK_REQUIRE_NOT_NULL(stride);
+    QK_REQUIRE_NOT_NULL(padding);
+    QK_REQUIRE_NOT_NULL(dilation);
+    m.add_conv2d(str(name, "name"), str(input, "input"), str(output, "output"), weight, weight_shape, bias, stride,
+                 padding, dilation, groups);
+  });
+}
+
+QK_API qk_status qk_model_add_linear(qk_model* model, const char* name, const char* input, const char* output,
+                                     const float* weight, int64_t out_features, int64_t in_features,
+                                     const float* bias) {
+  return QK_GUARD({
+    Model& m = live(model);
+    QK_REQUIRE_NOT_NULL(weight);
+    m.add_linear(str(name, "name"), str(input, "input"), str(output, "output"), weight, out_features, in_features,
+                 bias);
+  });
+}
+
+QK_API qk_status qk_model_add_batchnorm(qk_model* model, const char* name, const char* input, const char* output,
+                                        int64_t channels, const float* mean, const float* var, const float* gamma,
+                                        const float* beta, float eps) {
+  return QK_GUARD({
+    Model& m = live(model);
+    QK_REQUIRE_NOT_NULL(mean);
+    QK_REQUIRE_NOT_NULL(var);
+    m.add_batchnorm(str(name, "name"), str(input, "input"), str(output, "output"), channels, mean, var, gamma, beta,
+                    eps);
+  });
+}
+
+#define QK_MODEL_SIMPLE(fn, op)                                                                            \
+  QK_API qk_status fn(qk_model* model, const char* name, const char* input, const char* output) {         \
+    return QK_GUARD({ live(model).add_simple(op, str(name, "name"), {str(input, "input")}, str(output, "output")); }); \
+  }
+QK_MODEL_SIMPLE(qk_model_add_relu, Op::kRelu)
+QK_MODEL_SIMPLE(qk_model_add_global_avg_pool2d, Op::kGlobalAvgPool2d)
+QK_MODEL_SIMPLE(qk_model_add_flatten, Op::kFlatten)
+QK_MODEL_SIMPLE(qk_model_add_dropout, Op::kDropout)
+QK_MODEL_SIMPLE(qk_model_add_softmax, Op::kSoftmax)
+#undef QK_MODEL_SIMPLE
+
+QK_API qk_status qk_model_add_hardtanh(qk_model* model, const char* name, const char* input, const char* output,
+                                       float min_value, float max_value) {
+  return QK_GUARD(
+      { live(model).add_hardtanh(str(name, "name"), str(input, "input"), str(output, "output"), min_value, max_value); });
+}
+
+QK_API qk_status qk_model_add_max_pool2d(qk_model* model, const char* name, const char* input, const char* output,
+                                         const int64_t kernel[2], const int64_t stride[2], const int64_t padding[4],
+                                         const int64_t dilation[2]) {
+  return QK_GUARD({
+    Model& m = live(model);
+    QK_REQUIRE_NOT_NULL(kernel);
+    QK_REQUIRE_NOT_NULL(stride);
+    QK_REQUIRE_NOT_NULL(padding);
+    QK_REQUIRE_NOT_NULL(dilation);
+    m.add_pool(Op::kMaxPool2d, str(name, "name"), str(input, "input"), str(output, "output"), kernel, stride, padding,
+               dilation, false);
+  });
+}
+
+QK_API qk_status qk_model_add_avg_pool2d(qk_model* model, const char* name, const char* input, const char* output,
+                                         const int64_t kernel[2], const int64_t stride[2], const int64_t padding[4],
+                                         int count_include_pad) {
+  return QK_GUARD({
+    Model& m = live(model);
+    QK_REQUIRE_NOT_NULL(kernel);
+    QK_REQUIRE_NOT_NULL(stride);
+    QK_REQUIRE_NOT_NULL(padding);
+    m.add_pool(Op::kAvgPool2d, str(name, "name"), str(input, "input"), str(output, "output"), kernel, stride, padding,
+               nullptr, count_include_pad != 0);
+  });
+}
+
+QK_API qk_status qk_model_add_add(qk_model* model, const char* name, const char* input_a, const char* input_b,
+                                  const char* output) {
+  return QK_GUARD({
+    live(model).add_simple(Op::kAdd, str(name, "name"), {str(input_a, "input_a"), str(input_b, "input_b")},
+                           str(output, "output"));
+  });
+}
+
+QK_API qk_status qk_model_set_output(qk_model* model, const char* tensor) {
+  return QK_GUARD({ live(model).set_output(str(tensor, "tensor")); });
+}
+
+QK_API qk_status qk_model_get_state(const qk_model* model, qk_model_state* state_out) {
+  return QK_GUARD({
+    const Model& m = live(model);
+    QK_REQUIRE_NOT_NULL(state_out);
+    *state_out = static_cast<qk_model_state>(m.state());
+  });
+}
+
+QK_API qk_status qk_model_layer_count(const qk_model* model, size_t* count_out) {
+  return QK_GUARD({
+    const Model& m = live(model);
+    QK_REQUIRE_NOT_NULL(count_out);
+    *count_out = m.layers().size();
+  });
+}
+
+QK_API qk_status qk_model_layer_name(const qk_model* model, size_t index, const char** name_out) {
+  return QK_GUARD({
+    const Model& m = live(model);
+    QK_REQUIRE_NOT_NULL(name_out);
+    QK_FAIL_IF(index >= m.layers().size(), kInvalidArgument, "index %zu >= layer count %zu", index,
+               m.layers().size());
+    *name_out = m.layers()[index].name.c_str();
+  });
+}
+
+QK_API qk_status qk_model_layer_kind(const qk_model* model, size_t index, qk_layer_kind* kind_out) {
+  return QK_GUARD({
+    const Model& m = live(model);
+    QK_REQUIRE_NOT_NULL(kind_out);
+    QK_FAIL_IF(index >= m.layers().size(), kInvalidArgument, "index %zu >= layer count %zu", index,
+               m.layers().size());
+    *kind_out = static_cast<qk_layer_kind>(m.layers()[index].op);
+  });
+}
+
+QK_API qk_status qk_model_tensor_shape(const qk_model* model, const char* tensor, int64_t* shape_out,
+                                       size_t capacity, size_t* rank_out) {
+  return QK_GUARD({
+    const Model& m = live(model);
+    const std::string name = str(tensor, "tensor");
+    copy_shape(m.tensor(name).shape, shape_out, capacity, rank_out);
+  });
+}
+
+QK_API qk_status qk_model_output_shape(const qk_model* model, int64_t* shape_out, size_t capacity, size_t* rank_out) {
+  return QK_GUARD({
+    const Model& m = live(model);
+    copy_shape(m.tensor_at(m.output()).shape, shape_out, capacity, rank_out);
+  });
+}
+
+QK_API qk_status qk_model_fuse(qk_model* model) { return QK_GUARD({ live(model).fuse(); }); }
+
+QK_API qk_status qk_model_fused_count(const qk_model* model, size_t* count_out) {
+  return QK_GUARD({
+    const Model& m = live(model);
+    QK_REQUIRE_NOT_NULL(count_out);
+    *count_out = m.fused_names().size();
+  });
+}
+
+QK_API qk_status qk_model_fused_name(const qk_model* model, size_t index, const char** name_out) {
+  return QK_GUARD({
+    const Model& m = live(model);
+    QK_REQUIRE_NOT_NULL(name_out);
+    QK_FAIL_IF(index >= m.fused_names().size(), kInvalidArgument, "index %zu >= fused count %zu", index,
+               m.fused_names().size());
+    *name_out = m.fused_names()[index].c_str();
+  });
+}
+
+QK_API qk_status qk_model_set_activation_observer(qk_model* model, const char* layer, qk_observer_kind kind) {
+  return QK_GUARD({
+    Model& m = live(model);
+    const int k = static_cast<int>(kind);
+    QK_FAIL_IF(k != QK_OBSERVER_MINMAX && k != QK_OBSERVER_MOVING_AVERAGE_MINMAX && k != QK_OBSERVER_HISTOGRAM &&
+                   k != QK_OBSERVER_PERCENTILE && k != QK_OBSERVER_ENTROPY && k != QK_OBSERVER_MSE,
+               kInvalidArgument, "observer kind %d is not a valid per-tensor activation observer", k);
+    qk::model::LayerConfig c;
+    c.has_observer = true;
+    c.observer = static_cast<qk::ObserverKind>(k);
+    m.set_config(layer, c);
+  });
+}
+
+QK_API qk_status qk_model_set_activation_dtype(qk_model* model, const char* layer, qk_dtype dtype) {
+  return QK_GUARD({
+    Model& m = live(model);
+    QK_FAIL_IF(dtype != QK_DTYPE_U8 && dtype != QK_DTYPE_S8, kInvalidArgument,
+               "activation dtype %d must be QK_DTYPE_U8 or QK_DTYPE_S8", static_cast<int>(dtype));
+    qk::model::LayerConfig c;
+    c.has_dtype = true;
+    c.act_dtype = static_cast<qk::DType>(dtype);
+    m.set_config(layer, c);
+  });
+}
+
+QK_API qk_status qk_model_set_weight_scheme(qk_model* model, const char* layer, qk_qscheme scheme) {
+  return QK_GUARD({
+    Model& m = live(model);
+    QK_FAIL_IF(scheme != QK_QSCHEME_PER_CHANNEL_SYMMETRIC && scheme != QK_QSCHEME_PER_TENSOR_SYMMETRIC &&
+                   scheme != QK_QSCHEME_PER_TENSOR_AFFINE,
+               kInvalidArgument, "weight scheme %d must be per-channel symmetric, per-tensor symmetric or affine",
+               static_cast<int>(scheme));
+    qk::model::LayerConfig c;
+    c.has_scheme = true;
+    c.weight_scheme = static_cast<qk::QScheme>(scheme);
+    m.set_config(layer, c);
+  });
+}
+
+QK_API qk_status qk_model_set_layer_skip(qk_model* model, const char* layer, int skip) {
+  return QK_GUARD({
+    Model& m = live(model);
+    QK_REQUIRE_NOT_NULL(layer);
+    qk::model::LayerConfig c;
+    c.has_skip = true;
+    c.skip = skip != 0;
+    m.set_config(layer, c);
+  });
+}
+
+QK_API qk_status qk_model_prepare(qk_model* model) { return QK_GUARD({ live(model).prepare(); }); }
+
+QK_API qk_status qk_model_calibrate(qk_model* model, const float* data, const int64_t* shape, size_t rank) {
+  return QK_GUARD({
+    Model& m = live(model);
+    QK_REQUIRE_NOT_NULL(data);
+    QK_REQUIRE_NOT_NULL(shape);
+    m.calibrate(data, shape, rank);
+  });
+}
+
+QK_API qk_status qk_model_set_tensor_qparams(qk_model* model, const char* tensor, const qk_qparams* qparams) {
+  return QK_GUARD({
+    Model& m = live(model);
+    const std::string name = str(tensor, "tensor");
+    QK_REQUIRE_NOT_NULL(qparams);
+    m.set_tensor_qparams(name, qparams->qp);
+  });
+}
+
+QK_API qk_status qk_model_convert(qk_model* model) { return QK_GUARD({ live(model).convert(); }); }
+
+QK_API qk_status qk_model_quantize_dynamic(qk_model* model) { return QK_GUARD({ live(model).quantize_dynamic(); }); }
+
+QK_API qk_status qk_model_get_tensor_qparams(const qk_model* model, const char* tensor, qk_qparams** qparams_out) {
+  return QK_GUARD({
+    const Model& m = live(model);
+    const std::string name = str(tensor, "tensor");
+    QK_REQUIRE_NOT_NULL(qparams_out);
+    QK_FAIL_IF(m.state() != qk::model::State::kConverted, kState, "qparams exist only in a CONVERTED model");
+    const qk::model::TensorInfo& t = m.tensor(name);
+    QK_FAIL_IF(!t.has_qp, kState, "tensor '%s' has no qparams", name.c_str());
+    auto h = std::make_unique<qk_qparams>();
+    h->qp = t.qp;
+    *qparams_out = h.release();
+  });
+}
+
+QK_API qk_status qk_model_run(const qk_model* model, const float* input, const int64_t* shape, size_t rank,
+                              float* output, size_t output_count, qk_threadpool* pool) {
+  return QK_GUARD({
+    const Model& m = live(model);
+    QK_REQUIRE_NOT_NULL(input);
+    QK_REQUIRE_NOT_NULL(shape);
+    QK_REQUIRE_NOT_NULL(output);
+    m.run(input, shape, rank, output, output_count, unwrap(pool));
+  });
+}
+
+QK_API qk_status qk_model_layer_sqnr(const qk_model* model, const float* input, const int64_t* shape, size_t rank,
+                                     double* sqnr_out, size_t capacity) {
+  return QK_GUARD({
+    const Model& m = live(model);
+    QK_REQUIRE_NOT_NULL(input);
+    QK_REQUIRE_NOT_NULL(shape);
+    QK_REQUIRE_NOT_NULL(sqnr_out);
+    m.layer_sqnr(input, shape, rank, sqnr_out, capacity);
+  });
+}
+
+QK_API qk_status qk_model_save(const qk_model* model, const char* path) {
+  return QK_GUARD({
+    const Model& m = live(model);
+    QK_REQUIRE_NOT_NULL(path);
+    m.save(path);
+  });
+}
+
+QK_API qk_status qk_model_load(const char* path, qk_model** model_out) {
+  return QK_GUARD({
+    QK_REQUIRE_NOT_NULL(path);
+    QK_REQUIRE_NOT_NULL(model_out);
+    auto h = std::make_unique<qk_model>();
+    h->m = Model::load(path);
+    *model_out = h.release();
+  });
+}
+
+}  // extern "C"

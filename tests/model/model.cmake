@@ -1,0 +1,11 @@
+# SPDX-License-Identifier: Apache-2.0
+# Model graphs (qk_model_*): build errors, fusion equivalence, convert == step-by-step kernel
+# composition (bit-exact), save/load, threads, hostile graphs, the digits CNN end to end.
+if(NOT EXISTS ${PROJECT_SOURCE_DIR}/src/model/sources.cmake)
+  return()
+endif()
+qk_add_cmocka_test(test_model
+  SOURCES model/test_model.c ${PROJECT_SOURCE_DIR}/examples/c/digits_model.c ${PROJECT_SOURCE_DIR}/examples/c/tensor_bundle.c
+  LABELS unit)
+target_include_directories(test_model PRIVATE ${PROJECT_SOURCE_DIR}/examples/c)
+target_compile_definitions(test_model PRIVATE QK_EXAMPLES_DATA_DIR="${PROJECT_SOURCE_DIR}/examples/data")
