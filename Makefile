@@ -15,8 +15,11 @@ CMAKE          ?= cmake
 CTEST          ?= ctest
 # Extra -D options for both configurations (e.g. CMAKE_ARGS=-DQK_WERROR=ON).
 CMAKE_ARGS     ?=
+# The Python binding is built for Debian's interpreter (it has python3-numpy and python3-pytest),
+# even when another python3 (pyenv, venv) comes first on PATH.
+PYTHON         ?= $(firstword $(wildcard /usr/bin/python3) python3)
 # Package groups of scripts/install-deps.sh.
-DEPS_GROUPS    ?= core cross-arm64
+DEPS_GROUPS    ?= core cross-arm64 bindings
 # Labels of the C tests that also run under the sanitizers.
 ASAN_TEST_LABELS ?= unit|golden|per_isa
 BENCH_PROGRAMS ?= bench_quantize bench_gemm bench_conv bench_qkw
@@ -48,7 +51,7 @@ deps:
 
 # Re-running the configure step is cheap and picks up option changes, so it is not a file target.
 configure: deps
-	$(CMAKE) -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS)
+	$(CMAKE) -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DPython3_EXECUTABLE=$(PYTHON) $(CMAKE_ARGS)
 
 build: configure
 	$(CMAKE_BUILD) $(BUILD_DIR) -j $(JOBS)

@@ -20,6 +20,11 @@ group_core=(build-essential cmake pkg-config libeigen3-dev libcmocka-dev libzstd
 # twin and everything depending on it (libpthreadpool-dev:arm64 would remove python3-torch).
 # shellcheck disable=SC2034
 group_cross_arm64=(g++-aarch64-linux-gnu qemu-user libxxhash-dev:arm64 libzstd-dev:arm64 libcmocka-dev:arm64)
+# The SWIG bindings and their tests: Python (Debian's python3 with numpy and pytest), Java
+# (JDK 17, JUnit 4) and C# (mono's compiler and runtime).
+# shellcheck disable=SC2034
+group_bindings=(swig python3-dev python3-numpy python3-pytest openjdk-17-jdk-headless junit4 libhamcrest-java
+                mono-mcs mono-runtime)
 
 list_only=0
 if [[ ${1:-} == --list ]]; then list_only=1; shift; fi

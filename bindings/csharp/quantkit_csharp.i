@@ -1,0 +1,2 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* C# part of bindings/quantkit.i: not written yet (see bindings/README.md). */
