@@ -19,9 +19,9 @@ CMAKE_ARGS     ?=
 # even when another python3 (pyenv, venv) comes first on PATH.
 PYTHON         ?= $(firstword $(wildcard /usr/bin/python3) python3)
 # Package groups of scripts/install-deps.sh.
-DEPS_GROUPS    ?= core cross-arm64 bindings
-# Labels of the C tests that also run under the sanitizers.
-ASAN_TEST_LABELS ?= unit|golden|per_isa
+DEPS_GROUPS    ?= core cli cross-arm64 bindings
+# Labels of the C tests (and the qk tool's end-to-end test) that also run under the sanitizers.
+ASAN_TEST_LABELS ?= unit|golden|per_isa|cli
 BENCH_PROGRAMS ?= bench_quantize bench_gemm bench_conv bench_qkw
 
 # Every failing test prints its output, also for direct `ctest` runs in a `make` shell.
@@ -70,7 +70,7 @@ test-main: build
 	cd $(BUILD_DIR) && $(CTEST) --output-on-failure --no-tests=error -j $(JOBS)
 
 configure-asan: deps
-	$(CMAKE) -S . -B $(ASAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=$(ASAN_BUILD_TYPE) -DQK_SANITIZE=ON \
+	$(CMAKE) -S . -B $(ASAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=$(ASAN_BUILD_TYPE) -DQK_SANITIZE=ON -DPython3_EXECUTABLE=$(PYTHON) \
 	  -DQK_BUILD_BENCHMARKS=OFF -DQK_BUILD_EXAMPLES=OFF $(CMAKE_ARGS)
 
 build-asan: configure-asan

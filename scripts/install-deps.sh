@@ -20,6 +20,9 @@ group_core=(build-essential cmake pkg-config libeigen3-dev libcmocka-dev libzstd
 # twin and everything depending on it (libpthreadpool-dev:arm64 would remove python3-torch).
 # shellcheck disable=SC2034
 group_cross_arm64=(g++-aarch64-linux-gnu qemu-user libxxhash-dev:arm64 libzstd-dev:arm64 libcmocka-dev:arm64)
+# The qk command-line tool: .npz input/output (zip) and .safetensors headers (JSON).
+# shellcheck disable=SC2034
+group_cli=(libzip-dev nlohmann-json3-dev)
 # The SWIG bindings and their tests: Python (Debian's python3 with numpy and pytest), Java
 # (JDK 17, JUnit 4) and C# (mono's compiler and runtime).
 # shellcheck disable=SC2034
