@@ -913,6 +913,10 @@ typedef enum qk_layer_kind {
   QK_LAYER_ADD = 10,
   QK_LAYER_DROPOUT = 11, /**< identity (inference) */
   QK_LAYER_SOFTMAX = 12, /**< over {F}; always computed in f32 */
+  QK_LAYER_SIGMOID = 13,   /**< 1 / (1 + exp(-x)); int8: fixed output qparams scale 1/256 (PyTorch's) */
+  QK_LAYER_HARDSWISH = 14, /**< x * relu6(x + 3) / 6 (MobileNetV3); int8: observed output qparams */
+  QK_LAYER_CONCAT = 15,    /**< along C of {C, H, W} or F of {F} (torch.cat(dim=1)) */
+  QK_LAYER_RESHAPE = 16,   /**< per-sample reshape in C, H, W order (torch.reshape of NCHW) */
   QK_LAYER_KIND_MAX_ENUM = 0x7FFFFFFF
 } qk_layer_kind;
 
@@ -969,6 +973,22 @@ QK_API qk_status qk_model_add_add(qk_model* model, const char* name, const char*
                                   const char* output);
 QK_API qk_status qk_model_add_dropout(qk_model* model, const char* name, const char* input, const char* output);
 QK_API qk_status qk_model_add_softmax(qk_model* model, const char* name, const char* input, const char* output);
+/** Sigmoid. Converted, it runs as a 256-entry table of quantize(sigmoid(dequantize(code))) with
+ *  the fixed output qparams of PyTorch (scale 1/256, zero point 0 for u8, -128 for s8): its output
+ *  is not observed, and qk_model_set_tensor_qparams() on it is QK_ERR_INVALID_ARGUMENT. */
+QK_API qk_status qk_model_add_sigmoid(qk_model* model, const char* name, const char* input, const char* output);
+/** Hardswish, x * min(max(x + 3, 0), 6) / 6. Converted: a 256-entry table of
+ *  quantize(hardswish(dequantize(code))), output qparams from its observer. */
+QK_API qk_status qk_model_add_hardswish(qk_model* model, const char* name, const char* input, const char* output);
+/** Concatenation of `input_count` (2..64) tensors along their first per-sample axis: C of
+ *  {C, H, W} inputs (all other dimensions equal) or F of {F} inputs. Converted: each input is
+ *  requantized to the output's observed qparams (quantize(dequantize(x)), PyTorch's quantized cat). */
+QK_API qk_status qk_model_add_concat(qk_model* model, const char* name, const char* const* inputs,
+                                     size_t input_count, const char* output);
+/** Reshape to a per-sample `shape` of rank 1 or 3 (no batch dimension) with the input's element
+ *  count, in C, H, W order; one dimension may be -1 (inferred). Keeps its input's qparams. */
+QK_API qk_status qk_model_add_reshape(qk_model* model, const char* name, const char* input, const int64_t* shape,
+                                      size_t rank, const char* output);
 /** Names the model's output tensor (default: the output of the last layer added). */
 QK_API qk_status qk_model_set_output(qk_model* model, const char* tensor);
 

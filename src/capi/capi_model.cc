@@ -107,6 +107,8 @@ QK_MODEL_SIMPLE(qk_model_add_global_avg_pool2d, Op::kGlobalAvgPool2d)
 QK_MODEL_SIMPLE(qk_model_add_flatten, Op::kFlatten)
 QK_MODEL_SIMPLE(qk_model_add_dropout, Op::kDropout)
 QK_MODEL_SIMPLE(qk_model_add_softmax, Op::kSoftmax)
+QK_MODEL_SIMPLE(qk_model_add_sigmoid, Op::kSigmoid)
+QK_MODEL_SIMPLE(qk_model_add_hardswish, Op::kHardswish)
 #undef QK_MODEL_SIMPLE
 
 QK_API qk_status qk_model_add_hardtanh(qk_model* model, const char* name, const char* input, const char* output,
@@ -148,6 +150,27 @@ QK_API qk_status qk_model_add_add(qk_model* model, const char* name, const char*
     live(model).add_simple(Op::kAdd, str(name, "name"), {str(input_a, "input_a"), str(input_b, "input_b")},
                            str(output, "output"));
   });
+}
+
+QK_API qk_status qk_model_add_concat(qk_model* model, const char* name, const char* const* inputs,
+                                     size_t input_count, const char* output) {
+  return QK_GUARD({
+    Model& m = live(model);
+    QK_REQUIRE_NOT_NULL(inputs);
+    QK_FAIL_IF(input_count < 2 || input_count > qk::model::kMaxConcatInputs, kInvalidArgument,
+               "input_count %zu must be 2..%zu", input_count, qk::model::kMaxConcatInputs);
+    std::vector<std::string> names;
+    for (size_t i = 0; i < input_count; ++i) {
+      QK_FAIL_IF(inputs[i] == nullptr, kInvalidArgument, "inputs[%zu] is NULL", i);
+      names.emplace_back(inputs[i]);
+    }
+    m.add_simple(Op::kConcat, str(name, "name"), names, str(output, "output"));
+  });
+}
+
+QK_API qk_status qk_model_add_reshape(qk_model* model, const char* name, const char* input, const int64_t* shape,
+                                      size_t rank, const char* output) {
+  return QK_GUARD({ live(model).add_reshape(str(name, "name"), str(input, "input"), str(output, "output"), shape, rank); });
 }
 
 QK_API qk_status qk_model_set_output(qk_model* model, const char* tensor) {

@@ -30,11 +30,38 @@ using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMa
 constexpr int64_t kMaxDim = int64_t(1) << 31;
 
 const char* const kOpNames[] = {"",        "conv2d",  "linear",          "batchnorm", "relu",    "hardtanh", "max_pool2d",
-                                "avg_pool2d", "global_avg_pool2d", "flatten", "add", "dropout", "softmax"};
+                                "avg_pool2d", "global_avg_pool2d", "flatten", "add", "dropout", "softmax",
+                                "sigmoid", "hardswish", "concat", "reshape"};
+static_assert(sizeof(kOpNames) / sizeof(kOpNames[0]) == kOpCount + 1, "one name per Op");
 
 bool preserves_qparams(Op op) {
   return op == Op::kRelu || op == Op::kHardtanh || op == Op::kMaxPool2d || op == Op::kAvgPool2d ||
-         op == Op::kGlobalAvgPool2d || op == Op::kFlatten || op == Op::kDropout;
+         op == Op::kGlobalAvgPool2d || op == Op::kFlatten || op == Op::kDropout || op == Op::kReshape;
+}
+
+// The float definitions, shared by the float run and the int8 lookup tables (so an int8 layer is
+// exactly quantize(f(dequantize(code))) of these). hardswish(x) = x * relu6(x + 3) / 6.
+float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+float hardswish(float x) { return x * std::min(std::max(x + 3.0f, 0.0f), 6.0f) / 6.0f; }
+
+// Sigmoid's fixed output qparams (PyTorch's): scale 1/256 over [0, 1), zero point at 0 (u8) or
+// -128 (s8), the full code range.
+QParams sigmoid_output_qparams(DType dtype) {
+  QParams qp;
+  qp.dtype = dtype;
+  qp.scheme = QScheme::kPerTensorAffine;
+  qp.quant_min = dtype == DType::kS8 ? -128 : 0;
+  qp.quant_max = dtype == DType::kS8 ? 127 : 255;
+  qp.scales = {1.0f / 256.0f};
+  qp.zero_points = {qp.quant_min};
+  return qp;
+}
+
+// "{64, 4, 4}" for messages.
+std::string shape_string(const std::vector<int64_t>& shape) {
+  std::string s = "{";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "}";
 }
 
 Shape batch_shape(size_t n, const std::vector<int64_t>& sample) {
@@ -59,11 +86,11 @@ int64_t out_dim(int64_t in, int64_t k, int64_t s, int64_t p0, int64_t p1, int64_
 
 const char* op_name(Op op) {
   const int v = static_cast<int>(op);
-  return v >= 1 && v <= 12 ? kOpNames[v] : "unknown";
+  return v >= 1 && v <= kOpCount ? kOpNames[v] : "unknown";
 }
 
 bool op_from_name(const std::string& name, Op* op) {
-  for (int v = 1; v <= 12; ++v)
+  for (int v = 1; v <= kOpCount; ++v)
     if (name == kOpNames[v]) {
       *op = static_cast<Op>(v);
       return true;
@@ -256,6 +283,7 @@ void Model::add_batchnorm(const std::string& name, const std::string& input, con
 void Model::add_simple(Op op, const std::string& name, const std::vector<std::string>& inputs,
                        const std::string& output) {
   check_new(name, output);
+  QK_FAIL_IF(inputs.empty(), kInvalidArgument, "%s '%s' has no input", op_name(op), name.c_str());
   std::vector<int> ids;
   for (const std::string& s : inputs) ids.push_back(input_tensor(s));
   const TensorInfo& x = tensors_[size_t(ids[0])];
@@ -263,7 +291,27 @@ void Model::add_simple(Op op, const std::string& name, const std::vector<std::st
   switch (op) {
     case Op::kRelu:
     case Op::kDropout:
+    case Op::kSigmoid:
+    case Op::kHardswish:
       break;
+    case Op::kConcat: {
+      QK_FAIL_IF(ids.size() < 2 || ids.size() > kMaxConcatInputs, kInvalidArgument,
+                 "concat '%s' takes 2..%zu inputs (got %zu)", name.c_str(), kMaxConcatInputs, ids.size());
+      // Joined along the first per-sample axis (C of {C, H, W}, F of {F}); the rest must agree.
+      int64_t joined = 0;
+      for (size_t i = 0; i < ids.size(); ++i) {
+        const std::vector<int64_t>& si = tensors_[size_t(ids[i])].shape;
+        QK_FAIL_IF(si.size() != x.shape.size() || !std::equal(si.begin() + 1, si.end(), x.shape.begin() + 1),
+                   kInvalidArgument, "concat '%s': input '%s' has shape %s, '%s' has %s (only dimension 1 may differ)",
+                   name.c_str(), inputs[i].c_str(), shape_string(si).c_str(), inputs[0].c_str(),
+                   shape_string(x.shape).c_str());
+        joined += si[0];
+      }
+      QK_FAIL_IF(joined >= kMaxDim, kInvalidArgument, "concat '%s': %lld channels is too many", name.c_str(),
+                 (long long)joined);
+      shape[0] = joined;
+      break;
+    }
     case Op::kFlatten:
       shape = {int64_t(x.count())};
       break;
@@ -289,6 +337,47 @@ void Model::add_simple(Op op, const std::string& name, const std::vector<std::st
   l.name = name;
   l.in = ids;
   push_layer(std::move(l), output, shape);
+}
+
+void Model::add_reshape(const std::string& name, const std::string& input, const std::string& output,
+                        const int64_t* shape, size_t rank) {
+  check_new(name, output);
+  const int in = input_tensor(input);
+  const TensorInfo& x = tensors_[size_t(in)];
+  QK_FAIL_IF(shape == nullptr, kInvalidArgument, "argument 'shape' is NULL");
+  QK_FAIL_IF(rank != 1 && rank != 3, kInvalidArgument,
+             "reshape '%s': target rank %zu must be 1 ({F}) or 3 ({C, H, W}); the batch dimension is not included",
+             name.c_str(), rank);
+  std::vector<int64_t> target(shape, shape + rank);
+  int infer = -1;
+  uint64_t known = 1;
+  for (size_t i = 0; i < rank; ++i) {
+    if (target[i] == -1) {
+      QK_FAIL_IF(infer >= 0, kInvalidArgument, "reshape '%s': more than one -1 in the target shape", name.c_str());
+      infer = int(i);
+      continue;
+    }
+    QK_FAIL_IF(target[i] < 1 || target[i] >= kMaxDim, kInvalidArgument,
+               "reshape '%s': target dimension %zu is %lld (must be >= 1, or -1 once)", name.c_str(), i,
+               (long long)target[i]);
+    known *= uint64_t(target[i]);
+  }
+  if (infer >= 0) {
+    QK_FAIL_IF(known == 0 || x.count() % known != 0, kInvalidArgument,
+               "reshape '%s': %llu elements do not divide into %s", name.c_str(), (unsigned long long)x.count(),
+               shape_string(target).c_str());
+    target[size_t(infer)] = int64_t(x.count() / known);
+    known *= uint64_t(target[size_t(infer)]);
+  }
+  QK_FAIL_IF(known != x.count(), kInvalidArgument, "reshape '%s': input '%s' %s has %llu elements, target %s has %llu",
+             name.c_str(), input.c_str(), shape_string(x.shape).c_str(), (unsigned long long)x.count(),
+             shape_string(target).c_str(), (unsigned long long)known);
+  Layer l;
+  l.op = Op::kReshape;
+  l.name = name;
+  l.in = {in};
+  l.target = target;
+  push_layer(std::move(l), output, target);
 }
 
 void Model::add_hardtanh(const std::string& name, const std::string& input, const std::string& output, float lo,
@@ -485,7 +574,13 @@ LayerConfig Model::config_for(const std::string& layer) const {
   return c;
 }
 
-bool Model::needs_observer(const Layer& l) const { return !preserves_qparams(l.op) || config_for(l.name).skip; }
+bool Model::needs_observer(const Layer& l) const {
+  if (config_for(l.name).skip) return true;
+  // Sigmoid's output range is [0, 1] whatever the input: fixed qparams, as PyTorch's
+  // FixedQParamsObserver does, so calibration cannot waste codes on a range it never saw.
+  if (l.op == Op::kSigmoid) return false;
+  return !preserves_qparams(l.op);
+}
 
 void Model::prepare() {
   require_state(State::kFloat, "prepare");
@@ -543,9 +638,9 @@ void Model::set_tensor_qparams(const std::string& name, const QParams& qp) {
   const TensorInfo& t = tensors_[size_t(id)];
   if (t.producer >= 0) {
     const Layer& l = layers_[size_t(t.producer)];
-    QK_FAIL_IF(!needs_observer(l), kInvalidArgument,
-               "tensor '%s' is the output of %s '%s', which keeps its input's qparams", name.c_str(), op_name(l.op),
-               l.name.c_str());
+    QK_FAIL_IF(!needs_observer(l), kInvalidArgument, "tensor '%s' is the output of %s '%s', which %s", name.c_str(),
+               op_name(l.op), l.name.c_str(),
+               l.op == Op::kSigmoid ? "has fixed qparams (scale 1/256)" : "keeps its input's qparams");
   }
   tensors_[size_t(id)].qp = qp;
   tensors_[size_t(id)].user_qp = true;
@@ -693,8 +788,27 @@ static void run_float_layer(const Layer& l, const std::vector<const float*>& ins
     }
     case Op::kFlatten:
     case Op::kDropout:
+    case Op::kReshape:
       std::memcpy(y, x, total * sizeof(float));
       break;
+    case Op::kSigmoid:
+      for (size_t i = 0; i < total; ++i) y[i] = sigmoid(x[i]);
+      break;
+    case Op::kHardswish:
+      for (size_t i = 0; i < total; ++i) y[i] = hardswish(x[i]);
+      break;
+    case Op::kConcat: {
+      // Per sample, the inputs one after the other: C-major {C, H, W} blocks (or {F}) join along C.
+      float* py = y;
+      for (size_t b = 0; b < n; ++b)
+        for (size_t k = 0; k < ins.size(); ++k) {
+          uint64_t c = 1;
+          for (int64_t d : ishapes[k]) c *= uint64_t(d);
+          std::memcpy(py, ins[k] + b * size_t(c), size_t(c) * sizeof(float));
+          py += c;
+        }
+      break;
+    }
     case Op::kAdd:
       for (size_t i = 0; i < total; ++i) y[i] = std::min(std::max(x[i] + ins[1][i], l.lo), l.hi);
       break;
@@ -787,7 +901,8 @@ void Model::convert() {
     }
     const Layer& l = layers[size_t(ti.producer)];
     QK_FAIL_IF(!tensors[size_t(l.in[0])].has_qp, kInternal, "tensor '%s' has no qparams", ti.name.c_str());
-    ti.qp = tensors[size_t(l.in[0])].qp;
+    ti.qp = l.op == Op::kSigmoid ? sigmoid_output_qparams(tensors[size_t(l.in[0])].qp.dtype)
+                                 : tensors[size_t(l.in[0])].qp;
     ti.has_qp = true;
   }
   std::swap(tensors, tensors_);  // build_operator reads tensors_
@@ -854,6 +969,31 @@ void to_quant(const TensorInfo& t, size_t n, const std::vector<float>& f,
   } else {
     quantize(t.qp, f.data(), batch_shape(n, t.shape), q->data(), q->size());
   }
+}
+
+// Per sample: codes in pixel-major (NHWC) order <-> channel-major (C, H, W) order.
+void nhwc_to_chw_codes(const uint8_t* src, size_t n, size_t C, size_t HW, uint8_t* dst) {
+  for (size_t b = 0; b < n; ++b, src += C * HW, dst += C * HW)
+    for (size_t p = 0; p < HW; ++p)
+      for (size_t c = 0; c < C; ++c) dst[c * HW + p] = src[p * C + c];
+}
+void chw_to_nhwc_codes(const uint8_t* src, size_t n, size_t C, size_t HW, uint8_t* dst) {
+  for (size_t b = 0; b < n; ++b, src += C * HW, dst += C * HW)
+    for (size_t p = 0; p < HW; ++p)
+      for (size_t c = 0; c < C; ++c) dst[p * C + c] = src[c * HW + p];
+}
+
+// lut[code index] = quantize(out_qp, f(dequantize(in_qp, code))), index = the code's byte
+// (u8) or byte ^ 0x80 (s8: index 0 is -128). Uses the library's own quantize/dequantize.
+void code_lut(const QParams& in_qp, const QParams& out_qp, float (*f)(float), uint8_t lut[256]) {
+  uint8_t codes[256];
+  for (int i = 0; i < 256; ++i) codes[i] = in_qp.dtype == DType::kS8 ? uint8_t(i ^ 0x80) : uint8_t(i);
+  float vals[256];
+  const int64_t dim = 256;
+  const Shape shape = Shape::from(&dim, 1, "lut");
+  dequantize(in_qp, codes, 256, shape, vals);
+  for (float& v : vals) v = f(v);
+  quantize(out_qp, vals, shape, lut, 256);
 }
 
 void to_float(const TensorInfo& t, size_t n, const std::vector<uint8_t>& q, std::vector<float>* f) {
@@ -944,13 +1084,7 @@ void Model::forward_quant(const float* input, size_t n, Values* vals, ThreadPool
       case Op::kFlatten:
         if (it.shape.size() == 3 && it.shape[1] * it.shape[2] > 1) {
           // NHWC codes -> C, H, W order (torch.flatten of NCHW)
-          const size_t C = size_t(it.shape[0]), HW = size_t(it.shape[1] * it.shape[2]);
-          for (size_t b = 0; b < n; ++b) {
-            const uint8_t* src = in.data() + b * C * HW;
-            uint8_t* dst = out.q.data() + b * C * HW;
-            for (size_t p = 0; p < HW; ++p)
-              for (size_t c = 0; c < C; ++c) dst[c * HW + p] = src[p * C + c];
-          }
+          nhwc_to_chw_codes(in.data(), n, size_t(it.shape[0]), size_t(it.shape[1] * it.shape[2]), out.q.data());
         } else {
           std::memcpy(out.q.data(), in.data(), in.size());
         }
@@ -958,6 +1092,44 @@ void Model::forward_quant(const float* input, size_t n, Values* vals, ThreadPool
       case Op::kDropout:
         std::memcpy(out.q.data(), in.data(), in.size());
         break;
+      case Op::kReshape: {
+        // Codes of {C, H, W} tensors are NHWC: reorder through C, H, W order (the float layout).
+        std::vector<uint8_t> chw;
+        const std::vector<uint8_t>* src = &in;
+        if (it.shape.size() == 3 && it.shape[1] * it.shape[2] > 1) {
+          chw.resize(in.size());
+          nhwc_to_chw_codes(in.data(), n, size_t(it.shape[0]), size_t(it.shape[1] * it.shape[2]), chw.data());
+          src = &chw;
+        }
+        if (ot.shape.size() == 3 && ot.shape[1] * ot.shape[2] > 1)
+          chw_to_nhwc_codes(src->data(), n, size_t(ot.shape[0]), size_t(ot.shape[1] * ot.shape[2]), out.q.data());
+        else
+          std::memcpy(out.q.data(), src->data(), src->size());
+        break;
+      }
+      case Op::kSigmoid:
+      case Op::kHardswish: {
+        // 256 codes in, so a table of quantize(f(dequantize(code))) is the exact int8 operator.
+        uint8_t lut[256];
+        code_lut(it.qp, ot.qp, l.op == Op::kSigmoid ? sigmoid : hardswish, lut);
+        const bool s8 = it.qp.dtype == DType::kS8;
+        for (size_t i = 0; i < ocount; ++i) out.q[i] = lut[s8 ? size_t(uint8_t(in[i] ^ 0x80)) : size_t(in[i])];
+        break;
+      }
+      case Op::kConcat: {
+        // PyTorch's quantized cat: each input is requantized to the output's qparams, i.e.
+        // quantize(dequantize(x)); done on the float (C, H, W) view, then stored as codes.
+        std::vector<float> joined(ocount);
+        float* py = joined.data();
+        for (size_t b = 0; b < n; ++b)
+          for (int t : l.in) {
+            const size_t c = size_t(tensors_[size_t(t)].count());
+            std::memcpy(py, get_f(t).data() + b * c, c * sizeof(float));
+            py += c;
+          }
+        to_quant(ot, n, joined, &out.q);
+        break;
+      }
       case Op::kRelu:
       case Op::kHardtanh: {
         const ActivationQuant aq = activation_quant(it.qp, "input qparams");

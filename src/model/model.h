@@ -40,7 +40,14 @@ enum class Op : int {
   kAdd = 10,
   kDropout = 11,
   kSoftmax = 12,
+  kSigmoid = 13,
+  kHardswish = 14,
+  kConcat = 15,
+  kReshape = 16,
 };
+constexpr int kOpCount = 16;
+// A concat takes 2..64 inputs (a bound for hostile graph files, far above real networks).
+constexpr size_t kMaxConcatInputs = 64;
 const char* op_name(Op op);
 bool op_from_name(const std::string& name, Op* op);
 
@@ -89,6 +96,8 @@ struct Layer {
   // fused clamp (conv/linear/add) or the hardtanh range
   float lo = -INFINITY, hi = INFINITY;
   std::string fused;  // "conv1+bn1+relu1" when fused
+  // reshape: the per-sample output shape (also in the output tensor's info; kept for saving)
+  std::vector<int64_t> target;
   // converted / dynamic
   bool quant = false;       // runs as an int8 operator
   bool has_wq = false;      // quantized weights present
@@ -111,7 +120,12 @@ class Model {
                   int64_t out_features, int64_t in_features, const float* bias);
   void add_batchnorm(const std::string& name, const std::string& input, const std::string& output, int64_t channels,
                      const float* mean, const float* var, const float* gamma, const float* beta, float eps);
+  // Shape-preserving element-wise layers, flatten, global pool, softmax, add (two inputs) and
+  // concat (two or more inputs, joined along C of {C, H, W} or F of {F}).
   void add_simple(Op op, const std::string& name, const std::vector<std::string>& inputs, const std::string& output);
+  // Per-sample target shape of rank 1 or 3 with the input's element count; one dim may be -1.
+  void add_reshape(const std::string& name, const std::string& input, const std::string& output,
+                   const int64_t* shape, size_t rank);
   void add_hardtanh(const std::string& name, const std::string& input, const std::string& output, float lo, float hi);
   void add_pool(Op op, const std::string& name, const std::string& input, const std::string& output,
                 const int64_t kernel[2], const int64_t stride[2], const int64_t padding[4], const int64_t dilation[2],

@@ -134,7 +134,8 @@ void Model::save(const char* path) const {
   Writer w(path);
   for (const Layer& l : layers_) {
     g << "layer op=" << op_name(l.op) << " name=" << l.name << " in=" << tensors_[size_t(l.in[0])].name;
-    if (l.in.size() > 1) g << " in2=" << tensors_[size_t(l.in[1])].name;
+    for (size_t i = 1; i < l.in.size(); ++i) g << " in" << i + 1 << "=" << tensors_[size_t(l.in[i])].name;
+    if (l.op == Op::kReshape) g << " shape=" << join(l.target.data(), l.target.size());
     g << " out=" << tensors_[size_t(l.out)].name << " quant=" << (l.quant ? 1 : 0);
     if (!std::isinf(l.lo) || l.lo > 0) g << " lo=" << hexf(l.lo);
     if (!std::isinf(l.hi) || l.hi < 0) g << " hi=" << hexf(l.hi);
@@ -366,6 +367,24 @@ std::unique_ptr<Model> Model::load(const char* path) {
           case Op::kAdd:
             m->add_simple(op, name, {x, k.get("in2")}, out);
             break;
+          case Op::kConcat: {
+            std::vector<std::string> ins = {x};
+            for (size_t i = 2; i <= kMaxConcatInputs + 1; ++i) {
+              const std::string key = "in" + std::to_string(i);
+              if (!k.has(key.c_str())) break;
+              ins.push_back(k.get(key.c_str()));
+            }
+            m->add_simple(op, name, ins, out);
+            break;
+          }
+          case Op::kReshape: {
+            const std::string& text = k.get("shape");
+            const size_t rank = size_t(std::count(text.begin(), text.end(), ',')) + 1;
+            QK_FAIL_IF(rank != 1 && rank != 3, kCorrupt, "reshape rank %zu", rank);
+            const std::vector<int64_t> target = parse_ints(text, rank);
+            m->add_reshape(name, x, out, target.data(), target.size());
+            break;
+          }
           default:
             m->add_simple(op, name, {x}, out);
             break;
@@ -436,7 +455,7 @@ std::unique_ptr<Model> Model::load(const char* path) {
         if (l.quant && (l.op == Op::kConv2d || l.op == Op::kLinear)) m->build_operator(l);
         if (l.quant && (l.op == Op::kRelu || l.op == Op::kHardtanh || l.op == Op::kMaxPool2d ||
                         l.op == Op::kAvgPool2d || l.op == Op::kGlobalAvgPool2d || l.op == Op::kFlatten ||
-                        l.op == Op::kDropout)) {
+                        l.op == Op::kDropout || l.op == Op::kReshape)) {
           const QParams& a = m->tensors_[size_t(l.in[0])].qp;
           const QParams& b = m->tensors_[size_t(l.out)].qp;
           QK_FAIL_IF(a.dtype != b.dtype || a.scales != b.scales || a.zero_points != b.zero_points, kCorrupt,

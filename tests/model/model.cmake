@@ -9,3 +9,6 @@ qk_add_cmocka_test(test_model
   LABELS unit)
 target_include_directories(test_model PRIVATE ${PROJECT_SOURCE_DIR}/examples/c)
 target_compile_definitions(test_model PRIVATE QK_EXAMPLES_DATA_DIR="${PROJECT_SOURCE_DIR}/examples/data")
+qk_add_cmocka_test(test_model_layers SOURCES model/test_model_layers.c LABELS unit)
+# the expected values repeat the library's f32 expressions: no FMA contraction on either side
+target_compile_options(test_model_layers PRIVATE -ffp-contract=off)

@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Sigmoid, Hardswish, Concat and Reshape layers of qk_model, written from the header:
+ *  - float run equals the formulas computed here (bit for bit: the same f32 expressions);
+ *  - converted run equals quantize/dequantize of the C API composed by hand: sigmoid with the
+ *    fixed qparams (1/256, zero point 0), hardswish with its observed qparams, concat
+ *    requantizing each input to the output's qparams, reshape keeping qparams and C, H, W order
+ *    (the int8 codes are NHWC inside, so a wrong reorder shows as a permutation);
+ *  - save -> load -> run is bit-identical;
+ *  - argument errors leave the model unchanged. */
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "qk_test_util.h"
+
+enum { kN = 3, kC = 2, kH = 2, kW = 2, kPer = kC * kH * kW };
+
+static float ref_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+static float ref_hardswish(float x) {
+  float t = x + 3.0f;
+  t = t < 0.0f ? 0.0f : t > 6.0f ? 6.0f : t;
+  return x * t / 6.0f;
+}
+
+/* x {2, 2, 2} -> sigmoid s, hardswish h -> concat c {4, 2, 2} -> reshape r {16}. */
+static qk_model* build_branches(void) {
+  const int64_t in_shape[3] = {kC, kH, kW}, flat[1] = {-1};
+  qk_model* m = NULL;
+  assert_ok(qk_model_create("x", in_shape, 3, &m));
+  assert_ok(qk_model_add_sigmoid(m, "sig", "x", "s"));
+  assert_ok(qk_model_add_hardswish(m, "hsw", "x", "h"));
+  const char* parts[2] = {"s", "h"};
+  assert_ok(qk_model_add_concat(m, "cat", parts, 2, "c"));
+  assert_ok(qk_model_add_reshape(m, "flat", "c", flat, 1, "r"));
+  return m;
+}
+
+static void inputs(float* x) {
+  qk_test_rng r = {2024};
+  for (size_t i = 0; i < kN * kPer; ++i) x[i] = qk_test_uniform(&r, -5.0f, 5.0f);
+  x[0] = -3.0f; /* hardswish's corners */
+  x[1] = 3.0f;
+  x[2] = 0.0f;
+}
+
+static void test_float_run(void** state) {
+  (void)state;
+  qk_model* m = build_branches();
+  int64_t shape[8];
+  size_t rank = 0;
+  assert_ok(qk_model_tensor_shape(m, "c", shape, 8, &rank));
+  assert_int_equal(rank, 3);
+  assert_int_equal(shape[0], 4);
+  assert_int_equal(shape[1], 2);
+  assert_ok(qk_model_output_shape(m, shape, 8, &rank));
+  assert_int_equal(rank, 1);
+  assert_int_equal(shape[0], 2 * kPer);
+  qk_layer_kind kind;
+  assert_ok(qk_model_layer_kind(m, 2, &kind));
+  assert_int_equal(kind, QK_LAYER_CONCAT);
+
+  float x[kN * kPer], y[kN * 2 * kPer], want[kN * 2 * kPer];
+  inputs(x);
+  const int64_t xs[4] = {kN, kC, kH, kW};
+  assert_ok(qk_model_run(m, x, xs, 4, y, kN * 2 * kPer, NULL));
+  for (size_t b = 0; b < kN; ++b)
+    for (size_t i = 0; i < kPer; ++i) {
+      want[b * 2 * kPer + i] = ref_sigmoid(x[b * kPer + i]);
+      want[b * 2 * kPer + kPer + i] = ref_hardswish(x[b * kPer + i]);
+    }
+  assert_memory_equal(y, want, sizeof y);
+  assert_true(y[kPer] == 0.0f && y[kPer + 1] == 3.0f); /* hardswish(-3) = 0, hardswish(3) = 3 */
+  qk_model_destroy(m);
+}
+
+/* Per-tensor qparams of a converted model's tensor, as (scale, zero point). */
+static qk_qparams* tensor_qp(const qk_model* m, const char* t, float* scale, int32_t* zp) {
+  qk_qparams* qp = NULL;
+  assert_ok(qk_model_get_tensor_qparams(m, t, &qp));
+  assert_ok(qk_qparams_get_scales(qp, scale, 1));
+  assert_ok(qk_qparams_get_zero_points(qp, zp, 1));
+  return qp;
+}
+
+/* dequantize(quantize(v)) in place over n values, with the library's own functions. */
+static void fake_quant(const qk_qparams* qp, float* v, size_t n) {
+  uint8_t codes[kN * 2 * kPer];
+  const int64_t shape[1] = {(int64_t)n};
+  assert_ok(qk_quantize(qp, v, shape, 1, codes, n, NULL));
+  assert_ok(qk_dequantize(qp, codes, n, shape, 1, v));
+}
+
+static void test_converted_run(void** state) {
+  (void)state;
+  qk_model* m = build_branches();
+  float x[kN * kPer];
+  inputs(x);
+  const int64_t xs[4] = {kN, kC, kH, kW};
+  assert_ok(qk_model_prepare(m));
+  assert_ok(qk_model_calibrate(m, x, xs, 4));
+  /* the sigmoid output is not observed: its qparams are fixed */
+  qk_qparams* user = NULL;
+  const float one = 0.01f;
+  const int32_t zero = 0;
+  assert_ok(qk_qparams_create(QK_DTYPE_U8, QK_QSCHEME_PER_TENSOR_AFFINE, 0, 1, &one, &zero, NULL, 1, 0, 255, &user));
+  assert_status(qk_model_set_tensor_qparams(m, "s", user), QK_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(qk_last_error(), "fixed qparams"));
+  qk_qparams_destroy(user);
+  assert_ok(qk_model_convert(m));
+
+  float s_scale, h_scale, c_scale, x_scale, r_scale;
+  int32_t s_zp, h_zp, c_zp, x_zp, r_zp;
+  qk_qparams* xq = tensor_qp(m, "x", &x_scale, &x_zp);
+  qk_qparams* sq = tensor_qp(m, "s", &s_scale, &s_zp);
+  qk_qparams* hq = tensor_qp(m, "h", &h_scale, &h_zp);
+  qk_qparams* cq = tensor_qp(m, "c", &c_scale, &c_zp);
+  qk_qparams* rq = tensor_qp(m, "r", &r_scale, &r_zp);
+  assert_true(s_scale == 1.0f / 256.0f);
+  assert_int_equal(s_zp, 0);
+  assert_true(r_scale == c_scale && r_zp == c_zp); /* reshape keeps its input's qparams */
+  assert_true(h_scale != s_scale);                 /* hardswish was observed */
+
+  /* The int8 model by hand: quantize x; each branch is quantize(f(dequantize(code))) with its
+   * output qparams; concat requantizes both to c's qparams; reshape moves nothing. */
+  float xd[kN * kPer], want[kN * 2 * kPer], s[kN * kPer], h[kN * kPer];
+  memcpy(xd, x, sizeof x);
+  fake_quant(xq, xd, kN * kPer);
+  for (size_t i = 0; i < kN * kPer; ++i) {
+    s[i] = ref_sigmoid(xd[i]);
+    h[i] = ref_hardswish(xd[i]);
+  }
+  fake_quant(sq, s, kN * kPer);
+  fake_quant(hq, h, kN * kPer);
+  for (size_t b = 0; b < kN; ++b) {
+    memcpy(want + b * 2 * kPer, s + b * kPer, kPer * sizeof(float));
+    memcpy(want + b * 2 * kPer + kPer, h + b * kPer, kPer * sizeof(float));
+  }
+  fake_quant(cq, want, kN * 2 * kPer);
+
+  float y[kN * 2 * kPer];
+  assert_ok(qk_model_run(m, x, xs, 4, y, kN * 2 * kPer, NULL));
+  assert_memory_equal(y, want, sizeof y);
+
+  char path[128];
+  snprintf(path, sizeof path, "/tmp/qk_model_layers_%d.qkw", (int)getpid());
+  assert_ok(qk_model_save(m, path));
+  qk_model* l = NULL;
+  assert_ok(qk_model_load(path, &l));
+  float again[kN * 2 * kPer];
+  assert_ok(qk_model_run(l, x, xs, 4, again, kN * 2 * kPer, NULL));
+  assert_memory_equal(y, again, sizeof y);
+  unlink(path);
+  qk_model_destroy(l);
+  qk_qparams_destroy(xq);
+  qk_qparams_destroy(sq);
+  qk_qparams_destroy(hq);
+  qk_qparams_destroy(cq);
+  qk_qparams_destroy(rq);
+  qk_model_destroy(m);
+}
+
+/* x {2, 2, 3} -> relu a -> reshape r {3, 1, 4} -> flatten f: int8 output = relu of the quantized
+ * input in x's own C, H, W order (codes are NHWC inside: {2,2,3} and {3,1,4} lay out differently). */
+static void test_reshape_order(void** state) {
+  (void)state;
+  const int64_t in_shape[3] = {2, 2, 3}, target[3] = {3, 1, 4}, xs[4] = {2, 2, 2, 3};
+  qk_model* m = NULL;
+  assert_ok(qk_model_create("x", in_shape, 3, &m));
+  assert_ok(qk_model_add_relu(m, "relu", "x", "a"));
+  assert_ok(qk_model_add_reshape(m, "reshape", "a", target, 3, "r"));
+  assert_ok(qk_model_add_flatten(m, "flatten", "r", "f"));
+  float x[24];
+  for (int i = 0; i < 24; ++i) x[i] = (float)(i % 7) - 2.5f + 0.1f * (float)i;
+  float fy[24];
+  assert_ok(qk_model_run(m, x, xs, 4, fy, 24, NULL));
+  for (int i = 0; i < 24; ++i) assert_true(fy[i] == (x[i] > 0.0f ? x[i] : 0.0f));
+  assert_ok(qk_model_prepare(m));
+  assert_ok(qk_model_calibrate(m, x, xs, 4));
+  assert_ok(qk_model_convert(m));
+  float scale;
+  int32_t zp;
+  qk_qparams* xq = tensor_qp(m, "x", &scale, &zp);
+  float want[24];
+  memcpy(want, x, sizeof x);
+  fake_quant(xq, want, 24);
+  const float zero_value = 0.0f * scale; /* relu clamps codes at the zero point: exactly 0.0 */
+  for (int i = 0; i < 24; ++i) want[i] = want[i] > 0.0f ? want[i] : zero_value;
+  float y[24];
+  assert_ok(qk_model_run(m, x, xs, 4, y, 24, NULL));
+  assert_memory_equal(y, want, sizeof y);
+  qk_qparams_destroy(xq);
+  qk_model_destroy(m);
+}
+
+static void test_errors(void** state) {
+  (void)state;
+  const int64_t in_shape[3] = {2, 4, 4}, other[3] = {2, 2, 2};
+  qk_model* m = NULL;
+  assert_ok(qk_model_create("x", in_shape, 3, &m));
+  assert_status(qk_model_add_reshape(m, "r", "x", other, 3, "y"), QK_ERR_INVALID_ARGUMENT); /* 32 vs 8 */
+  size_t layers = 0;
+  const int64_t bad_count[1] = {31}, two_infer[3] = {-1, -1, 2}, zero_dim[3] = {0, 4, 8}, ok3[3] = {8, -1, 2};
+  assert_status(qk_model_add_reshape(m, "r", "x", bad_count, 1, "y"), QK_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(qk_last_error(), "32 elements"));
+  assert_status(qk_model_add_reshape(m, "r", "x", two_infer, 3, "y"), QK_ERR_INVALID_ARGUMENT);
+  assert_status(qk_model_add_reshape(m, "r", "x", zero_dim, 3, "y"), QK_ERR_INVALID_ARGUMENT);
+  assert_status(qk_model_add_reshape(m, "r", "x", ok3, 2, "y"), QK_ERR_INVALID_ARGUMENT); /* rank 2 */
+  assert_status(qk_model_add_reshape(m, "r", "x", NULL, 1, "y"), QK_ERR_INVALID_ARGUMENT);
+  assert_ok(qk_model_layer_count(m, &layers));
+  assert_int_equal(layers, 0);
+  assert_ok(qk_model_add_reshape(m, "r", "x", ok3, 3, "y"));
+  int64_t shape[8];
+  size_t rank;
+  assert_ok(qk_model_tensor_shape(m, "y", shape, 8, &rank));
+  assert_int_equal(rank, 3);
+  assert_int_equal(shape[1], 2); /* 32 / (8 * 2) */
+
+  const int64_t k2[2] = {2, 2}, s2[2] = {2, 2}, p0[4] = {0, 0, 0, 0}, d1[2] = {1, 1};
+  assert_ok(qk_model_add_max_pool2d(m, "pool", "x", "p", k2, s2, p0, d1)); /* {2, 2, 2} */
+  const char* mismatch[2] = {"x", "p"};
+  assert_status(qk_model_add_concat(m, "cat", mismatch, 2, "c"), QK_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(qk_last_error(), "only dimension 1 may differ"));
+  const char* one[1] = {"x"};
+  assert_status(qk_model_add_concat(m, "cat", one, 1, "c"), QK_ERR_INVALID_ARGUMENT);
+  const char* with_null[2] = {"x", NULL};
+  assert_status(qk_model_add_concat(m, "cat", with_null, 2, "c"), QK_ERR_INVALID_ARGUMENT);
+  const char* unknown[2] = {"x", "nope"};
+  assert_status(qk_model_add_concat(m, "cat", unknown, 2, "c"), QK_ERR_NOT_FOUND);
+  assert_status(qk_model_add_concat(m, "cat", NULL, 2, "c"), QK_ERR_INVALID_ARGUMENT);
+  assert_status(qk_model_add_sigmoid(m, "s", "nope", "c"), QK_ERR_NOT_FOUND);
+  assert_ok(qk_model_layer_count(m, &layers));
+  assert_int_equal(layers, 2);
+  const char* three[3] = {"x", "x", "x"};
+  assert_ok(qk_model_add_concat(m, "cat", three, 3, "c"));
+  assert_ok(qk_model_tensor_shape(m, "c", shape, 8, &rank));
+  assert_int_equal(shape[0], 6);
+  qk_model_destroy(m);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_float_run),
+      cmocka_unit_test(test_converted_run),
+      cmocka_unit_test(test_reshape_order),
+      cmocka_unit_test(test_errors),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
