@@ -1013,14 +1013,23 @@ QK_API qk_status qk_model_fuse(qk_model* model);
 QK_API qk_status qk_model_fused_count(const qk_model* model, size_t* count_out);
 QK_API qk_status qk_model_fused_name(const qk_model* model, size_t index, const char** name_out);
 
-/** qconfig. `layer` NULL sets the model default, otherwise an override for that layer (its
- *  output activation and its weights). Defaults: QK_OBSERVER_HISTOGRAM, U8 activations (per-tensor
+/** qconfig. `layer` NULL sets the model default; a layer name, an override for that layer (its
+ *  output activation and its weights); "type:<kind>" ("type:conv2d", "type:linear", "type:add",
+ *  ... the lower-case names of qk_layer_kind), an override for every layer of that kind, also
+ *  those added later. A layer's own override wins over its kind's, which wins over the default.
+ *  Layer names cannot start with "type:". Defaults: QK_OBSERVER_HISTOGRAM, U8 activations (per-tensor
  *  affine), QK_QSCHEME_PER_CHANNEL_SYMMETRIC s8 weights, PyTorch convention. Only FLOAT models.
  *  Observer kinds: the per-tensor ones (MINMAX, MOVING_AVERAGE_MINMAX, HISTOGRAM, PERCENTILE,
  *  ENTROPY, MSE). Weight schemes: PER_CHANNEL_SYMMETRIC, PER_TENSOR_SYMMETRIC, PER_TENSOR_AFFINE. */
 QK_API qk_status qk_model_set_activation_observer(qk_model* model, const char* layer, qk_observer_kind kind);
 QK_API qk_status qk_model_set_activation_dtype(qk_model* model, const char* layer, qk_dtype dtype);
 QK_API qk_status qk_model_set_weight_scheme(qk_model* model, const char* layer, qk_qscheme scheme);
+/** Presets named after PyTorch's backends, for familiarity; without reduce_range, since
+ *  QuantKit's kernels are exact (no 16-bit accumulation to protect):
+ *    "x86", "fbgemm"  HISTOGRAM observer, U8 activations, PER_CHANNEL_SYMMETRIC s8 weights;
+ *    "qnnpack"        HISTOGRAM observer, U8 activations, PER_TENSOR_SYMMETRIC s8 weights.
+ *  `layer` as above. Unknown preset: QK_ERR_INVALID_ARGUMENT. */
+QK_API qk_status qk_model_set_qconfig_preset(qk_model* model, const char* layer, const char* preset);
 /** skip != 0 keeps `layer` in f32 after conversion (its output is still observed, so consumers
  *  can be int8). */
 QK_API qk_status qk_model_set_layer_skip(qk_model* model, const char* layer, int skip);
@@ -1051,6 +1060,10 @@ QK_API qk_status qk_model_run(const qk_model* model, const float* input, const i
  *  count. QK_ERR_STATE if the model holds no float weights (loaded from a file). */
 QK_API qk_status qk_model_layer_sqnr(const qk_model* model, const float* input, const int64_t* shape, size_t rank,
                                      double* sqnr_out, size_t capacity);
+/** The same report with the largest absolute error of each layer's output as well (PyTorch's
+ *  numeric suite compares both). Either output may be NULL, not both; capacity as above. */
+QK_API qk_status qk_model_layer_report(const qk_model* model, const float* input, const int64_t* shape, size_t rank,
+                                       double* sqnr_out, double* max_error_out, size_t capacity);
 
 /** Writes the model to a .qkw file: the graph as line-based text under metadata key
  *  "model.graph", weights as tensors "<layer>.<param>" (int8 codes stored as they are with

@@ -289,6 +289,25 @@ QK_API qk_status qk_model_set_weight_scheme(qk_model* model, const char* layer, 
   });
 }
 
+QK_API qk_status qk_model_set_qconfig_preset(qk_model* model, const char* layer, const char* preset) {
+  return QK_GUARD({
+    Model& m = live(model);
+    const std::string p = str(preset, "preset");
+    qk::model::LayerConfig c;
+    c.has_observer = c.has_dtype = c.has_scheme = true;
+    c.observer = qk::ObserverKind::kHistogram;
+    c.act_dtype = qk::DType::kU8;
+    if (p == "x86" || p == "fbgemm") {
+      c.weight_scheme = qk::QScheme::kPerChannelSymmetric;
+    } else if (p == "qnnpack") {
+      c.weight_scheme = qk::QScheme::kPerTensorSymmetric;
+    } else {
+      qk::fail(qk::Status::kInvalidArgument, "unknown qconfig preset '%s' (x86, fbgemm, qnnpack)", p.c_str());
+    }
+    m.set_config(layer, c);
+  });
+}
+
 QK_API qk_status qk_model_set_layer_skip(qk_model* model, const char* layer, int skip) {
   return QK_GUARD({
     Model& m = live(model);
@@ -357,6 +376,16 @@ QK_API qk_status qk_model_layer_sqnr(const qk_model* model, const float* input, 
     QK_REQUIRE_NOT_NULL(shape);
     QK_REQUIRE_NOT_NULL(sqnr_out);
     m.layer_sqnr(input, shape, rank, sqnr_out, capacity);
+  });
+}
+
+QK_API qk_status qk_model_layer_report(const qk_model* model, const float* input, const int64_t* shape, size_t rank,
+                                       double* sqnr_out, double* max_error_out, size_t capacity) {
+  return QK_GUARD({
+    const Model& m = live(model);
+    QK_REQUIRE_NOT_NULL(input);
+    QK_REQUIRE_NOT_NULL(shape);
+    m.layer_report(input, shape, rank, sqnr_out, max_error_out, capacity);
   });
 }
 

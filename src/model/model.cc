@@ -154,6 +154,9 @@ void Model::check_new(const std::string& name, const std::string& output) const 
   require_state(State::kFloat, "adding a layer");
   validate_name(name, "layer name");
   validate_name(output, "output tensor name");
+  QK_FAIL_IF(name.compare(0, kKindPrefixLength, kKindPrefix) == 0, kInvalidArgument,
+             "layer name '%s': names starting with '%s' are reserved for qconfig by layer kind", name.c_str(),
+             kKindPrefix);
   for (const Layer& l : layers_)
     QK_FAIL_IF(l.name == name, kInvalidArgument, "duplicate layer name '%s'", name.c_str());
   QK_FAIL_IF(tensor_index_.count(output) != 0, kInvalidArgument, "duplicate tensor name '%s' (tensors are named once)",
@@ -533,17 +536,9 @@ void Model::fuse() {
 // ------------------------------------------------------------------------------------------
 // qconfig, prepare, calibrate
 
-void Model::set_config(const char* layer, const LayerConfig& patch) {
-  require_state(State::kFloat, "qconfig");
-  LayerConfig* cfg = &default_cfg_;
-  if (layer) {
-    const std::string name(layer);
-    validate_name(name, "layer");
-    bool found = false;
-    for (const Layer& l : layers_) found = found || l.name == name;
-    QK_FAIL_IF(!found, kNotFound, "unknown layer '%s'", layer);
-    cfg = &overrides_[name];
-  }
+namespace {
+
+void apply_patch(LayerConfig* cfg, const LayerConfig& patch) {
   if (patch.has_observer) {
     cfg->has_observer = true;
     cfg->observer = patch.observer;
@@ -562,20 +557,48 @@ void Model::set_config(const char* layer, const LayerConfig& patch) {
   }
 }
 
-LayerConfig Model::config_for(const std::string& layer) const {
+void apply_override(LayerConfig* c, const LayerConfig& o) {
+  if (o.has_observer) c->observer = o.observer;
+  if (o.has_dtype) c->act_dtype = o.act_dtype;
+  if (o.has_scheme) c->weight_scheme = o.weight_scheme;
+  if (o.has_skip) c->skip = o.skip;
+}
+
+}  // namespace
+
+void Model::set_config(const char* layer, const LayerConfig& patch) {
+  require_state(State::kFloat, "qconfig");
+  if (!layer) {
+    apply_patch(&default_cfg_, patch);
+    return;
+  }
+  const std::string name(layer);
+  validate_name(name, "layer");
+  if (name.compare(0, kKindPrefixLength, kKindPrefix) == 0) {
+    Op op;
+    QK_FAIL_IF(!op_from_name(name.substr(kKindPrefixLength), &op), kNotFound,
+               "unknown layer kind '%s' (e.g. type:conv2d, type:linear)", name.c_str() + kKindPrefixLength);
+    apply_patch(&kind_overrides_[op], patch);
+    return;
+  }
+  bool found = false;
+  for (const Layer& l : layers_) found = found || l.name == name;
+  QK_FAIL_IF(!found, kNotFound, "unknown layer '%s'", layer);
+  apply_patch(&overrides_[name], patch);
+}
+
+LayerConfig Model::config_for(const Layer& l) const {
+  // The model default, then the layer kind's override, then the layer's own.
   LayerConfig c = default_cfg_;
-  auto it = overrides_.find(layer);
-  if (it == overrides_.end()) return c;
-  const LayerConfig& o = it->second;
-  if (o.has_observer) c.observer = o.observer;
-  if (o.has_dtype) c.act_dtype = o.act_dtype;
-  if (o.has_scheme) c.weight_scheme = o.weight_scheme;
-  if (o.has_skip) c.skip = o.skip;
+  auto kind = kind_overrides_.find(l.op);
+  if (kind != kind_overrides_.end()) apply_override(&c, kind->second);
+  auto it = overrides_.find(l.name);
+  if (it != overrides_.end()) apply_override(&c, it->second);
   return c;
 }
 
 bool Model::needs_observer(const Layer& l) const {
-  if (config_for(l.name).skip) return true;
+  if (config_for(l).skip) return true;
   // Sigmoid's output range is [0, 1] whatever the input: fixed qparams, as PyTorch's
   // FixedQParamsObserver does, so calibration cannot waste codes on a range it never saw.
   if (l.op == Op::kSigmoid) return false;
@@ -591,7 +614,7 @@ void Model::prepare() {
   };
   obs[0] = make(default_cfg_);
   for (const Layer& l : layers_)
-    if (needs_observer(l)) obs[size_t(l.out)] = make(config_for(l.name));
+    if (needs_observer(l)) obs[size_t(l.out)] = make(config_for(l));
   observers_ = std::move(obs);
   state_ = State::kPrepared;
 }
@@ -908,7 +931,7 @@ void Model::convert() {
   std::swap(tensors, tensors_);  // build_operator reads tensors_
   try {
     for (Layer& l : layers) {
-      const LayerConfig c = config_for(l.name);
+      const LayerConfig c = config_for(l);
       l.quant = !c.skip && l.op != Op::kBatchNorm && l.op != Op::kSoftmax;
       if (l.quant && (l.op == Op::kConv2d || l.op == Op::kLinear)) {
         quantize_weights(l, c.weight_scheme);
@@ -931,7 +954,7 @@ void Model::quantize_dynamic() {
   state_ = State::kDynamic;  // build_operator builds dynamic linears
   try {
     for (Layer& l : layers) {
-      const LayerConfig c = config_for(l.name);
+      const LayerConfig c = config_for(l);
       l.quant = false;
       if (l.op == Op::kLinear && !c.skip) {
         quantize_weights(l, c.weight_scheme);
@@ -1171,16 +1194,23 @@ void Model::run(const float* input, const int64_t* shape, size_t rank, float* ou
 }
 
 void Model::layer_sqnr(const float* input, const int64_t* shape, size_t rank, double* out, size_t capacity) const {
-  require_state(State::kConverted, "layer_sqnr");
-  QK_FAIL_IF(input == nullptr, kInvalidArgument, "argument 'input' is NULL");
   QK_FAIL_IF(out == nullptr, kInvalidArgument, "argument 'sqnr_out' is NULL");
+  layer_report(input, shape, rank, out, nullptr, capacity);
+}
+
+void Model::layer_report(const float* input, const int64_t* shape, size_t rank, double* sqnr_out,
+                         double* max_error_out, size_t capacity) const {
+  require_state(State::kConverted, "layer_report");
+  QK_FAIL_IF(input == nullptr, kInvalidArgument, "argument 'input' is NULL");
+  QK_FAIL_IF(sqnr_out == nullptr && max_error_out == nullptr, kInvalidArgument,
+             "arguments 'sqnr_out' and 'max_error_out' are both NULL");
   const size_t n = check_batch(shape, rank, "layer_sqnr");
   QK_FAIL_IF(capacity < layers_.size(), kBufferTooSmall, "capacity %zu < %zu layers", capacity, layers_.size());
   std::vector<std::vector<float>> ref;
   forward_float(input, n, &ref);
   Values v;
   forward_quant(input, n, &v, nullptr);
-  std::vector<double> result(layers_.size());
+  std::vector<double> result(layers_.size()), max_err(layers_.size());
   for (size_t i = 0; i < layers_.size(); ++i) {
     const int t = layers_[i].out;
     auto& x = v.v[size_t(t)];
@@ -1188,16 +1218,19 @@ void Model::layer_sqnr(const float* input, const int64_t* shape, size_t rank, do
       to_float(tensors_[size_t(t)], n, x.q, &x.f);
       x.has_f = true;
     }
-    double s = 0, e = 0;
+    double s = 0, e = 0, m = 0;
     const std::vector<float>& r = ref[size_t(t)];
     for (size_t k = 0; k < r.size(); ++k) {
       const double d = double(r[k]) - double(x.f[k]);
       s += double(r[k]) * double(r[k]);
       e += d * d;
+      m = std::max(m, std::fabs(d));
     }
     result[i] = e == 0 ? INFINITY : 10.0 * std::log10(s / e);
+    max_err[i] = m;
   }
-  std::copy(result.begin(), result.end(), out);
+  if (sqnr_out) std::copy(result.begin(), result.end(), sqnr_out);
+  if (max_error_out) std::copy(max_err.begin(), max_err.end(), max_error_out);
 }
 
 }  // namespace model

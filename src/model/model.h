@@ -48,6 +48,9 @@ enum class Op : int {
 constexpr int kOpCount = 16;
 // A concat takes 2..64 inputs (a bound for hostile graph files, far above real networks).
 constexpr size_t kMaxConcatInputs = 64;
+// qconfig overrides by layer kind are addressed as "type:conv2d"; layer names cannot start so.
+constexpr const char* kKindPrefix = "type:";
+constexpr size_t kKindPrefixLength = 5;
 const char* op_name(Op op);
 bool op_from_name(const std::string& name, Op* op);
 
@@ -134,6 +137,8 @@ class Model {
 
   // Transformations.
   void fuse();
+  // qconfig: `layer` NULL (model default), a layer name, or "type:<op name>" (every layer of that
+  // kind, also layers added later). Precedence: layer name > kind > default.
   void set_config(const char* layer, const LayerConfig& patch);
   void prepare();
   void calibrate(const float* data, const int64_t* shape, size_t rank);
@@ -145,6 +150,9 @@ class Model {
   void run(const float* input, const int64_t* shape, size_t rank, float* output, size_t output_count,
            ThreadPool* pool) const;
   void layer_sqnr(const float* input, const int64_t* shape, size_t rank, double* out, size_t capacity) const;
+  // Per layer: SQNR (dB) and max |float - int8| of its output; either output may be null.
+  void layer_report(const float* input, const int64_t* shape, size_t rank, double* sqnr_out, double* max_error_out,
+                    size_t capacity) const;
 
   // Introspection.
   State state() const { return state_; }
@@ -165,7 +173,7 @@ class Model {
   void check_new(const std::string& name, const std::string& output) const;
   int push_layer(Layer&& l, const std::string& output, std::vector<int64_t> out_shape);
   void require_state(State s, const char* what) const;
-  LayerConfig config_for(const std::string& layer) const;
+  LayerConfig config_for(const Layer& l) const;
   std::vector<int> consumers(int tensor) const;
   bool needs_observer(const Layer& l) const;
   void forward_float(const float* input, size_t n, std::vector<std::vector<float>>* vals) const;
@@ -180,6 +188,7 @@ class Model {
   std::vector<std::string> fused_;
   LayerConfig default_cfg_;
   std::map<std::string, LayerConfig> overrides_;
+  std::map<Op, LayerConfig> kind_overrides_;  // "type:conv2d" etc.
   std::vector<std::unique_ptr<Observer>> observers_;  // per tensor id (null: none)
   int output_ = -1;
   State state_ = State::kFloat;

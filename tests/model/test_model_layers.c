@@ -6,7 +6,9 @@
  *    requantizing each input to the output's qparams, reshape keeping qparams and C, H, W order
  *    (the int8 codes are NHWC inside, so a wrong reorder shows as a permutation);
  *  - save -> load -> run is bit-identical;
- *  - argument errors leave the model unchanged. */
+ *  - argument errors leave the model unchanged;
+ *  - qconfig by layer kind ("type:linear") and by name, the backend presets, and the numeric
+ *    report's max error. */
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
@@ -237,12 +239,108 @@ static void test_errors(void** state) {
   qk_model_destroy(m);
 }
 
+/* in {8} -> fc1 (linear) -> relu -> fc2 (linear) -> fc3 (linear) */
+static qk_model* three_linears(float* x, int64_t* xs) {
+  qk_test_rng r = {99};
+  float w1[6 * 8], w2[5 * 6], w3[4 * 5];
+  for (size_t i = 0; i < 48; ++i) w1[i] = qk_test_uniform(&r, -0.5f, 0.5f);
+  for (size_t i = 0; i < 30; ++i) w2[i] = qk_test_uniform(&r, -0.5f, 0.5f);
+  for (size_t i = 0; i < 20; ++i) w3[i] = qk_test_uniform(&r, -0.5f, 0.5f);
+  for (size_t i = 0; i < 16 * 8; ++i) x[i] = qk_test_uniform(&r, -1.0f, 1.0f);
+  xs[0] = 16;
+  xs[1] = 8;
+  const int64_t in_shape[1] = {8};
+  qk_model* m = NULL;
+  assert_ok(qk_model_create("x", in_shape, 1, &m));
+  assert_ok(qk_model_add_linear(m, "fc1", "x", "a", w1, 6, 8, NULL));
+  assert_ok(qk_model_add_relu(m, "relu", "a", "ar"));
+  assert_ok(qk_model_add_linear(m, "fc2", "ar", "b", w2, 5, 6, NULL));
+  assert_ok(qk_model_add_linear(m, "fc3", "b", "c", w3, 4, 5, NULL));
+  return m;
+}
+
+static qk_dtype tensor_dtype(const qk_model* m, const char* t) {
+  qk_qparams* qp = NULL;
+  assert_ok(qk_model_get_tensor_qparams(m, t, &qp));
+  qk_dtype d;
+  assert_ok(qk_qparams_get_dtype(qp, &d));
+  qk_qparams_destroy(qp);
+  return d;
+}
+
+static qk_qscheme saved_weight_scheme(const char* path, const char* tensor) {
+  qk_qkw_reader* r = NULL;
+  assert_ok(qk_qkw_open_file(path, QK_VERIFY_FULL, 0, &r));
+  size_t i;
+  assert_ok(qk_qkw_find(r, tensor, &i));
+  qk_qparams* qp = NULL;
+  assert_ok(qk_qkw_tensor_qparams(r, i, &qp));
+  qk_qscheme s;
+  assert_ok(qk_qparams_get_scheme(qp, &s));
+  qk_qparams_destroy(qp);
+  qk_qkw_close(r);
+  return s;
+}
+
+static void test_qconfig_kinds_presets_report(void** state) {
+  (void)state;
+  float x[16 * 8];
+  int64_t xs[2];
+  qk_model* m = three_linears(x, xs);
+  float ref[16 * 4];
+  assert_ok(qk_model_run(m, x, xs, 2, ref, 64, NULL));
+  /* preset for all, then every linear s8 activations, then fc3 back to u8 by name */
+  assert_ok(qk_model_set_qconfig_preset(m, NULL, "qnnpack"));
+  assert_ok(qk_model_set_activation_dtype(m, "type:linear", QK_DTYPE_S8));
+  assert_ok(qk_model_set_activation_dtype(m, "fc3", QK_DTYPE_U8));
+  assert_ok(qk_model_set_weight_scheme(m, "type:linear", QK_QSCHEME_PER_CHANNEL_SYMMETRIC));
+  assert_ok(qk_model_set_qconfig_preset(m, "fc2", "qnnpack")); /* back to per-tensor for fc2 */
+  assert_status(qk_model_set_activation_dtype(m, "type:lstm", QK_DTYPE_S8), QK_ERR_NOT_FOUND);
+  assert_non_null(strstr(qk_last_error(), "unknown layer kind 'lstm'"));
+  assert_status(qk_model_set_qconfig_preset(m, NULL, "tensorrt"), QK_ERR_INVALID_ARGUMENT);
+  assert_status(qk_model_set_qconfig_preset(m, NULL, NULL), QK_ERR_INVALID_ARGUMENT);
+  assert_status(qk_model_add_relu(m, "type:relu", "c", "cr"), QK_ERR_INVALID_ARGUMENT);
+  assert_ok(qk_model_prepare(m));
+  assert_ok(qk_model_calibrate(m, x, xs, 2));
+  assert_ok(qk_model_convert(m));
+  assert_int_equal(tensor_dtype(m, "x"), QK_DTYPE_U8); /* the model default (from the preset) */
+  assert_int_equal(tensor_dtype(m, "a"), QK_DTYPE_S8); /* kind override */
+  assert_int_equal(tensor_dtype(m, "ar"), QK_DTYPE_S8); /* relu keeps its input's qparams */
+  assert_int_equal(tensor_dtype(m, "b"), QK_DTYPE_U8);  /* fc2's preset (U8) is its own override */
+  assert_int_equal(tensor_dtype(m, "c"), QK_DTYPE_U8);  /* name override wins over kind */
+  char path[128];
+  snprintf(path, sizeof path, "/tmp/qk_model_qconfig_%d.qkw", (int)getpid());
+  assert_ok(qk_model_save(m, path));
+  assert_int_equal(saved_weight_scheme(path, "fc1.weight"), QK_QSCHEME_PER_CHANNEL_SYMMETRIC);
+  assert_int_equal(saved_weight_scheme(path, "fc2.weight"), QK_QSCHEME_PER_TENSOR_SYMMETRIC);
+  assert_int_equal(saved_weight_scheme(path, "fc3.weight"), QK_QSCHEME_PER_CHANNEL_SYMMETRIC);
+  unlink(path);
+
+  /* the report's max error of the last layer is max |float - int8| of the model output */
+  float y[16 * 4];
+  assert_ok(qk_model_run(m, x, xs, 2, y, 64, NULL));
+  double sqnr[4], max_err[4], sqnr_only[4];
+  assert_ok(qk_model_layer_report(m, x, xs, 2, sqnr, max_err, 4));
+  assert_ok(qk_model_layer_sqnr(m, x, xs, 2, sqnr_only, 4));
+  assert_memory_equal(sqnr, sqnr_only, sizeof sqnr);
+  double want = 0;
+  for (size_t i = 0; i < 64; ++i) want = fmax(want, fabs((double)ref[i] - (double)y[i]));
+  assert_true(want > 0.0);
+  assert_true(max_err[3] == want);
+  for (int i = 0; i < 4; ++i) assert_true(max_err[i] > 0.0 && max_err[i] < 0.5 && sqnr[i] > 15.0);
+  double small[3];
+  assert_status(qk_model_layer_report(m, x, xs, 2, small, NULL, 3), QK_ERR_BUFFER_TOO_SMALL);
+  assert_status(qk_model_layer_report(m, x, xs, 2, NULL, NULL, 4), QK_ERR_INVALID_ARGUMENT);
+  qk_model_destroy(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_float_run),
       cmocka_unit_test(test_converted_run),
       cmocka_unit_test(test_reshape_order),
       cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_qconfig_kinds_presets_report),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
