@@ -1039,6 +1039,17 @@ QK_API qk_status qk_model_prepare(qk_model* model);
 /** Runs one calibration batch (f32, shape {N, sample...}) through the float model and updates
  *  every observer. Call once per batch. Non-finite inputs: QK_ERR_INVALID_ARGUMENT. */
 QK_API qk_status qk_model_calibrate(qk_model* model, const float* data, const int64_t* shape, size_t rank);
+/** Serializes the observers of a PREPARED model (every observed tensor's statistics, by tensor
+ *  name; versioned and checksummed) so calibration can be split across threads or processes:
+ *  each part calibrates its own copy of the model (same graph and qconfig), then one model
+ *  merges the others' states with qk_model_merge_observers() and converts. Pass buffer NULL
+ *  (capacity 0) to get the size; QK_ERR_BUFFER_TOO_SMALL (with *size_out set) if too small. */
+QK_API qk_status qk_model_save_observers(const qk_model* model, void* buffer, size_t capacity, size_t* size_out);
+/** Folds a qk_model_save_observers() state into this PREPARED model's observers, each by the
+ *  rules of qk_observer_merge() (min/max kinds exactly: merging the halves equals calibrating on
+ *  the whole). A state from another graph or qconfig: QK_ERR_INVALID_ARGUMENT; damaged bytes:
+ *  QK_ERR_CORRUPT. All or nothing: on error no observer changes. */
+QK_API qk_status qk_model_merge_observers(qk_model* model, const void* state, size_t size);
 /** Sets a tensor's qparams (per-tensor U8/S8, e.g. scale/zero point learnt by QAT) in place of its
  *  observer's result; FLOAT or PREPARED models. Tensors whose qparams come from their input
  *  (outputs of ReLU, pools, ...) cannot be set (QK_ERR_INVALID_ARGUMENT). */

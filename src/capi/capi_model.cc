@@ -2,6 +2,7 @@
 // C shims for model graphs: NULL/enum checks and the exception firewall. The graph validates
 // shapes, names, states and data itself, before changing anything (model/model.h).
 #include <memory>
+#include <cstring>
 #include <string>
 
 #include "capi/capi_common.h"
@@ -376,6 +377,29 @@ QK_API qk_status qk_model_layer_sqnr(const qk_model* model, const float* input, 
     QK_REQUIRE_NOT_NULL(shape);
     QK_REQUIRE_NOT_NULL(sqnr_out);
     m.layer_sqnr(input, shape, rank, sqnr_out, capacity);
+  });
+}
+
+QK_API qk_status qk_model_save_observers(const qk_model* model, void* buffer, size_t capacity, size_t* size_out) {
+  return QK_GUARD({
+    const Model& m = live(model);
+    QK_REQUIRE_NOT_NULL(size_out);
+    QK_FAIL_IF(buffer == nullptr && capacity != 0, kInvalidArgument, "argument 'buffer' is NULL with capacity %zu",
+               capacity);
+    const std::vector<uint8_t> state = m.save_observers();
+    *size_out = state.size();
+    if (buffer == nullptr) return;
+    QK_FAIL_IF(capacity < state.size(), kBufferTooSmall, "capacity %zu < %zu bytes of observer state", capacity,
+               state.size());
+    std::memcpy(buffer, state.data(), state.size());
+  });
+}
+
+QK_API qk_status qk_model_merge_observers(qk_model* model, const void* state, size_t size) {
+  return QK_GUARD({
+    Model& m = live(model);
+    QK_REQUIRE_NOT_NULL(state);
+    m.merge_observers(static_cast<const uint8_t*>(state), size);
   });
 }
 

@@ -142,6 +142,10 @@ class Model {
   void set_config(const char* layer, const LayerConfig& patch);
   void prepare();
   void calibrate(const float* data, const int64_t* shape, size_t rank);
+  // Observer statistics of a PREPARED model (model_observers.cc): saved, and merged from a model
+  // with the same graph and qconfig (all or nothing).
+  std::vector<uint8_t> save_observers() const;
+  void merge_observers(const uint8_t* data, size_t size);
   void set_tensor_qparams(const std::string& tensor, const QParams& qp);
   void convert();
   void quantize_dynamic();

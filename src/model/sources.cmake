@@ -12,5 +12,6 @@ endif()
 target_sources(quantkit_core PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/model.cc
   ${CMAKE_CURRENT_LIST_DIR}/model_io.cc
+  ${CMAKE_CURRENT_LIST_DIR}/model_observers.cc
   ${CMAKE_CURRENT_LIST_DIR}/../capi/capi_model.cc
 )

@@ -8,8 +8,11 @@
  *  - save -> load -> run is bit-identical;
  *  - argument errors leave the model unchanged;
  *  - qconfig by layer kind ("type:linear") and by name, the backend presets, and the numeric
- *    report's max error. */
+ *    report's max error;
+ *  - split calibration: two halves calibrated apart and merged through saved observer states
+ *    convert to the same model as calibrating on the whole (min/max observers merge exactly). */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -334,6 +337,78 @@ static void test_qconfig_kinds_presets_report(void** state) {
   qk_model_destroy(m);
 }
 
+static qk_model* prepared_minmax(float* x, int64_t* xs) {
+  qk_model* m = three_linears(x, xs);
+  assert_ok(qk_model_set_activation_observer(m, NULL, QK_OBSERVER_MINMAX));
+  assert_ok(qk_model_prepare(m));
+  return m;
+}
+
+static void test_split_calibration(void** state) {
+  (void)state;
+  float x[16 * 8];
+  int64_t xs[2], half[2] = {8, 8};
+  qk_model* whole = prepared_minmax(x, xs);
+  qk_model* a = prepared_minmax(x, xs);
+  qk_model* b = prepared_minmax(x, xs);
+  assert_ok(qk_model_calibrate(whole, x, xs, 2));
+  assert_ok(qk_model_calibrate(a, x, half, 2));
+  assert_ok(qk_model_calibrate(b, x + 8 * 8, half, 2));
+
+  size_t size = 0;
+  assert_ok(qk_model_save_observers(b, NULL, 0, &size));
+  assert_true(size > 64);
+  unsigned char* buf = malloc(size);
+  size_t got = 0;
+  assert_status(qk_model_save_observers(b, buf, size - 1, &got), QK_ERR_BUFFER_TOO_SMALL);
+  assert_int_equal(got, size);
+  assert_ok(qk_model_save_observers(b, buf, size, &got));
+
+  /* damaged or foreign states change nothing */
+  buf[size / 2] ^= 0x40;
+  assert_status(qk_model_merge_observers(a, buf, size), QK_ERR_CORRUPT);
+  buf[size / 2] ^= 0x40;
+  assert_status(qk_model_merge_observers(a, buf, size - 3), QK_ERR_CORRUPT);
+  const int64_t other_shape[1] = {8};
+  float w[3 * 8] = {0.5f};
+  qk_model* other = NULL;
+  assert_ok(qk_model_create("x", other_shape, 1, &other));
+  assert_ok(qk_model_add_linear(other, "fc1", "x", "a", w, 3, 8, NULL));
+  assert_ok(qk_model_prepare(other));
+  assert_status(qk_model_merge_observers(other, buf, size), QK_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(qk_last_error(), "not the same graph"));
+  qk_model_destroy(other);
+
+  assert_ok(qk_model_merge_observers(a, buf, size));
+  free(buf);
+  assert_ok(qk_model_convert(a));
+  assert_ok(qk_model_convert(whole));
+  assert_status(qk_model_save_observers(a, NULL, 0, &size), QK_ERR_STATE); /* converted */
+  const char* tensors[5] = {"x", "a", "ar", "b", "c"};
+  for (int t = 0; t < 5; ++t) {
+    float sa, sw;
+    int32_t za, zw;
+    qk_qparams* qa = tensor_qp(a, tensors[t], &sa, &za);
+    qk_qparams* qw = tensor_qp(whole, tensors[t], &sw, &zw);
+    assert_true(sa == sw);
+    assert_int_equal(za, zw);
+    qk_qparams_destroy(qa);
+    qk_qparams_destroy(qw);
+  }
+  float ya[64], yw[64];
+  assert_ok(qk_model_run(a, x, xs, 2, ya, 64, NULL));
+  assert_ok(qk_model_run(whole, x, xs, 2, yw, 64, NULL));
+  assert_memory_equal(ya, yw, sizeof ya);
+  /* and b alone (half the data) is a different model: the merge did something */
+  assert_ok(qk_model_convert(b));
+  float yb[64];
+  assert_ok(qk_model_run(b, x, xs, 2, yb, 64, NULL));
+  assert_true(memcmp(ya, yb, sizeof ya) != 0);
+  qk_model_destroy(a);
+  qk_model_destroy(b);
+  qk_model_destroy(whole);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_float_run),
@@ -341,6 +416,7 @@ int main(void) {
       cmocka_unit_test(test_reshape_order),
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_qconfig_kinds_presets_report),
+      cmocka_unit_test(test_split_calibration),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
