@@ -989,6 +989,18 @@ QK_API qk_status qk_model_add_concat(qk_model* model, const char* name, const ch
  *  count, in C, H, W order; one dimension may be -1 (inferred). Keeps its input's qparams. */
 QK_API qk_status qk_model_add_reshape(qk_model* model, const char* name, const char* input, const int64_t* shape,
                                       size_t rank, const char* output);
+/** Memory order of the f32 data a model takes and returns for {C, H, W} samples. */
+typedef enum qk_layout {
+  QK_LAYOUT_NCHW = 0, /**< the default (PyTorch's) */
+  QK_LAYOUT_NHWC = 1, /**< channels last (TFLite, Android camera frames) */
+  QK_LAYOUT_MAX_ENUM = 0x7FFFFFFF
+} qk_layout;
+/** Sets the layout of qk_model_run() / qk_model_calibrate() / qk_model_layer_report() inputs
+ *  ({N, H, W, C} shapes under NHWC) and of a {C, H, W} run output. {F} data is unaffected, and
+ *  qk_model_tensor_shape() / qk_model_output_shape() keep reporting {C, H, W}. FLOAT models only;
+ *  saved with the model. */
+QK_API qk_status qk_model_set_io_layout(qk_model* model, qk_layout layout);
+QK_API qk_status qk_model_get_io_layout(const qk_model* model, qk_layout* layout_out);
 /** Names the model's output tensor (default: the output of the last layer added). */
 QK_API qk_status qk_model_set_output(qk_model* model, const char* tensor);
 

@@ -174,6 +174,25 @@ QK_API qk_status qk_model_add_reshape(qk_model* model, const char* name, const c
   return QK_GUARD({ live(model).add_reshape(str(name, "name"), str(input, "input"), str(output, "output"), shape, rank); });
 }
 
+QK_API qk_status qk_model_set_io_layout(qk_model* model, qk_layout layout) {
+  return QK_GUARD({
+    Model& m = live(model);
+    int v;
+    std::memcpy(&v, &layout, sizeof v);  // an out-of-range enum value is read as its int
+    QK_FAIL_IF(v != QK_LAYOUT_NCHW && v != QK_LAYOUT_NHWC, kInvalidArgument,
+               "layout %d must be QK_LAYOUT_NCHW or QK_LAYOUT_NHWC", v);
+    m.set_nhwc_io(v == QK_LAYOUT_NHWC);
+  });
+}
+
+QK_API qk_status qk_model_get_io_layout(const qk_model* model, qk_layout* layout_out) {
+  return QK_GUARD({
+    const Model& m = live(model);
+    QK_REQUIRE_NOT_NULL(layout_out);
+    *layout_out = m.nhwc_io() ? QK_LAYOUT_NHWC : QK_LAYOUT_NCHW;
+  });
+}
+
 QK_API qk_status qk_model_set_output(qk_model* model, const char* tensor) {
   return QK_GUARD({ live(model).set_output(str(tensor, "tensor")); });
 }

@@ -623,13 +623,17 @@ size_t Model::check_batch(const int64_t* shape, size_t rank, const char* what) c
   const TensorInfo& x = tensors_[0];
   QK_FAIL_IF(shape == nullptr, kInvalidArgument, "argument 'shape' is NULL");
   QK_FAIL_IF(rank != x.shape.size() + 1, kInvalidArgument, "%s: rank %zu, the model takes {N, %s} (rank %zu)", what,
-             rank, x.shape.size() == 3 ? "C, H, W" : "F", x.shape.size() + 1);
+             rank, x.shape.size() == 3 ? (nhwc_io_ ? "H, W, C" : "C, H, W") : "F", x.shape.size() + 1);
   QK_FAIL_IF(shape[0] < 1 || shape[0] >= kMaxDim, kInvalidArgument, "%s: batch %lld must be >= 1", what,
              (long long)shape[0]);
+  // NHWC I/O: the caller's sample is {H, W, C}.
+  const bool nhwc = nhwc_io_ && x.shape.size() == 3;
+  const int64_t expect[3] = {nhwc ? x.shape[1] : x.shape[0], nhwc ? x.shape[2] : x.shape.size() > 1 ? x.shape[1] : 0,
+                             nhwc ? x.shape[0] : x.shape.size() > 2 ? x.shape[2] : 0};
   for (size_t i = 0; i < x.shape.size(); ++i)
-    QK_FAIL_IF(shape[i + 1] != x.shape[i], kInvalidArgument,
-               "%s: shape mismatch: dimension %zu is %lld, the model input '%s' has %lld", what, i + 1,
-               (long long)shape[i + 1], x.name.c_str(), (long long)x.shape[i]);
+    QK_FAIL_IF(shape[i + 1] != expect[i], kInvalidArgument,
+               "%s: shape mismatch: dimension %zu is %lld, the model input '%s' (%s) has %lld", what, i + 1,
+               (long long)shape[i + 1], x.name.c_str(), nhwc ? "NHWC" : "NCHW", (long long)expect[i]);
   QK_FAIL_IF(uint64_t(shape[0]) * x.count() >= (uint64_t(1) << 40), kInvalidArgument, "%s: batch too large", what);
   return size_t(shape[0]);
 }
@@ -639,6 +643,8 @@ void Model::calibrate(const float* data, const int64_t* shape, size_t rank) {
   QK_FAIL_IF(data == nullptr, kInvalidArgument, "argument 'data' is NULL");
   const size_t n = check_batch(shape, rank, "calibrate");
   check_finite(data, n * tensors_[0].count(), "data");
+  std::vector<float> nchw;
+  data = input_as_nchw(data, n, &nchw);
   std::vector<std::vector<float>> vals;
   forward_float(data, n, &vals);
   // Validate all first (observers never change on a throw, but several of them must not
@@ -1181,16 +1187,47 @@ void Model::run(const float* input, const int64_t* shape, size_t rank, float* ou
   const size_t need = n * size_t(tensors_[size_t(output_)].count());
   QK_FAIL_IF(output_count != need, kInvalidArgument, "output_count %zu, the output needs %zu floats", output_count,
              need);
+  std::vector<float> nchw;
+  input = input_as_nchw(input, n, &nchw);
   if (state_ == State::kFloat || state_ == State::kPrepared) {
     std::vector<std::vector<float>> vals;
     forward_float(input, n, &vals);
     const float* src = output_ == 0 ? input : vals[size_t(output_)].data();
-    std::memcpy(output, src, need * sizeof(float));
+    output_from_nchw(src, n, output);
     return;
   }
   Values v;
   forward_quant(input, n, &v, pool);
-  std::memcpy(output, v.v[size_t(output_)].f.data(), need * sizeof(float));
+  output_from_nchw(v.v[size_t(output_)].f.data(), n, output);
+}
+
+const float* Model::input_as_nchw(const float* input, size_t n, std::vector<float>* tmp) const {
+  const std::vector<int64_t>& s = tensors_[0].shape;
+  if (!nhwc_io_ || s.size() != 3) return input;
+  const size_t C = size_t(s[0]), HW = size_t(s[1] * s[2]);
+  tmp->resize(n * C * HW);
+  for (size_t b = 0; b < n; ++b)
+    for (size_t p = 0; p < HW; ++p)
+      for (size_t c = 0; c < C; ++c) (*tmp)[(b * C + c) * HW + p] = input[(b * HW + p) * C + c];
+  return tmp->data();
+}
+
+void Model::output_from_nchw(const float* src, size_t n, float* output) const {
+  const std::vector<int64_t>& s = tensors_[size_t(output_)].shape;
+  const size_t count = size_t(tensors_[size_t(output_)].count());
+  if (!nhwc_io_ || s.size() != 3) {
+    std::memcpy(output, src, n * count * sizeof(float));
+    return;
+  }
+  const size_t C = size_t(s[0]), HW = size_t(s[1] * s[2]);
+  for (size_t b = 0; b < n; ++b)
+    for (size_t p = 0; p < HW; ++p)
+      for (size_t c = 0; c < C; ++c) output[(b * HW + p) * C + c] = src[(b * C + c) * HW + p];
+}
+
+void Model::set_nhwc_io(bool nhwc) {
+  require_state(State::kFloat, "set_io_layout");
+  nhwc_io_ = nhwc;
 }
 
 void Model::layer_sqnr(const float* input, const int64_t* shape, size_t rank, double* out, size_t capacity) const {
@@ -1206,6 +1243,8 @@ void Model::layer_report(const float* input, const int64_t* shape, size_t rank, 
              "arguments 'sqnr_out' and 'max_error_out' are both NULL");
   const size_t n = check_batch(shape, rank, "layer_sqnr");
   QK_FAIL_IF(capacity < layers_.size(), kBufferTooSmall, "capacity %zu < %zu layers", capacity, layers_.size());
+  std::vector<float> nchw;
+  input = input_as_nchw(input, n, &nchw);
   std::vector<std::vector<float>> ref;
   forward_float(input, n, &ref);
   Values v;

@@ -150,6 +150,11 @@ class Model {
   void convert();
   void quantize_dynamic();
 
+  // Channels-last I/O (FLOAT only; saved with the model): run/calibrate/report take {N, H, W, C}
+  // samples and run returns a {C, H, W} output as {N, H, W, C}. Reported shapes stay {C, H, W}.
+  void set_nhwc_io(bool nhwc);
+  bool nhwc_io() const { return nhwc_io_; }
+
   // Running (const: thread-safe once CONVERTED / DYNAMIC).
   void run(const float* input, const int64_t* shape, size_t rank, float* output, size_t output_count,
            ThreadPool* pool) const;
@@ -185,6 +190,8 @@ class Model {
   void quantize_weights(Layer& l, QScheme scheme);
   void forward_quant(const float* input, size_t n, Values* v, ThreadPool* pool) const;
   size_t check_batch(const int64_t* shape, size_t rank, const char* what) const;
+  const float* input_as_nchw(const float* input, size_t n, std::vector<float>* tmp) const;
+  void output_from_nchw(const float* src, size_t n, float* output) const;
 
   std::vector<TensorInfo> tensors_;
   std::map<std::string, int> tensor_index_;
@@ -197,6 +204,7 @@ class Model {
   int output_ = -1;
   State state_ = State::kFloat;
   bool output_set_ = false;
+  bool nhwc_io_ = false;
 };
 
 void validate_name(const std::string& name, const char* what);

@@ -131,6 +131,7 @@ void Model::save(const char* path) const {
   g << "input " << tensors_[0].name << " " << tensors_[0].shape.size();
   for (int64_t d : tensors_[0].shape) g << " " << d;
   g << "\n";
+  if (nhwc_io_) g << "io_layout nhwc\n";
   Writer w(path);
   for (const Layer& l : layers_) {
     g << "layer op=" << op_name(l.op) << " name=" << l.name << " in=" << tensors_[size_t(l.in[0])].name;
@@ -427,6 +428,11 @@ std::unique_ptr<Model> Model::load(const char* path) {
         qp.validate();
         ti.qp = qp;
         ti.has_qp = true;
+        continue;
+      }
+      if (t[0] == "io_layout") {
+        QK_FAIL_IF(t.size() != 2 || (t[1] != "nhwc" && t[1] != "nchw"), kCorrupt, "expected 'io_layout nhwc|nchw'");
+        m->nhwc_io_ = t[1] == "nhwc";
         continue;
       }
       if (t[0] == "output") {

@@ -10,7 +10,9 @@
  *  - qconfig by layer kind ("type:linear") and by name, the backend presets, and the numeric
  *    report's max error;
  *  - split calibration: two halves calibrated apart and merged through saved observer states
- *    convert to the same model as calibrating on the whole (min/max observers merge exactly). */
+ *    convert to the same model as calibrating on the whole (min/max observers merge exactly);
+ *  - NHWC I/O: a channels-last model given the transposed data returns the transposed result of
+ *    the NCHW model bit for bit (float and int8), and keeps its layout through save/load. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -409,6 +411,93 @@ static void test_split_calibration(void** state) {
   qk_model_destroy(whole);
 }
 
+enum { kLC = 2, kLH = 3, kLW = 4, kLO = 3, kLN = 5 };
+
+/* x {2, 3, 4} -> conv 3x3 pad 1 (3 out channels) -> relu: a {3, 3, 4} output */
+static qk_model* conv_model(int nhwc) {
+  qk_test_rng r = {5};
+  float w[kLO * kLC * 9], b[kLO];
+  for (size_t i = 0; i < sizeof w / sizeof w[0]; ++i) w[i] = qk_test_uniform(&r, -0.4f, 0.4f);
+  for (size_t i = 0; i < kLO; ++i) b[i] = qk_test_uniform(&r, -0.1f, 0.1f);
+  const int64_t in_shape[3] = {kLC, kLH, kLW}, ws[4] = {kLO, kLC, 3, 3}, st[2] = {1, 1}, pad[4] = {1, 1, 1, 1},
+                dil[2] = {1, 1};
+  qk_model* m = NULL;
+  assert_ok(qk_model_create("x", in_shape, 3, &m));
+  if (nhwc) assert_ok(qk_model_set_io_layout(m, QK_LAYOUT_NHWC));
+  assert_ok(qk_model_add_conv2d(m, "conv", "x", "c", w, ws, b, st, pad, dil, 1));
+  assert_ok(qk_model_add_relu(m, "relu", "c", "y"));
+  return m;
+}
+
+/* {n, c, hw} <-> {n, hw, c} */
+static void to_nhwc(const float* src, size_t n, size_t c, size_t hw, float* dst) {
+  for (size_t b = 0; b < n; ++b)
+    for (size_t p = 0; p < hw; ++p)
+      for (size_t k = 0; k < c; ++k) dst[(b * hw + p) * c + k] = src[(b * c + k) * hw + p];
+}
+
+static void test_nhwc_io(void** state) {
+  (void)state;
+  float x[kLN * kLC * kLH * kLW], xt[kLN * kLC * kLH * kLW];
+  qk_test_rng r = {6};
+  for (size_t i = 0; i < sizeof x / sizeof x[0]; ++i) x[i] = qk_test_uniform(&r, -1.0f, 1.0f);
+  to_nhwc(x, kLN, kLC, kLH * kLW, xt);
+  const int64_t xs[4] = {kLN, kLC, kLH, kLW}, xts[4] = {kLN, kLH, kLW, kLC};
+  enum { kOut = kLN * kLO * kLH * kLW };
+  qk_model* a = conv_model(0);
+  qk_model* b = conv_model(1);
+  qk_layout layout;
+  assert_ok(qk_model_get_io_layout(b, &layout));
+  assert_int_equal(layout, QK_LAYOUT_NHWC);
+  float ya[kOut], yb[kOut], ya_t[kOut];
+  assert_ok(qk_model_run(a, x, xs, 4, ya, kOut, NULL));
+  assert_ok(qk_model_run(b, xt, xts, 4, yb, kOut, NULL));
+  to_nhwc(ya, kLN, kLO, kLH * kLW, ya_t);
+  assert_memory_equal(yb, ya_t, sizeof yb);
+  assert_status(qk_model_run(b, x, xs, 4, yb, kOut, NULL), QK_ERR_INVALID_ARGUMENT); /* NCHW shape */
+  assert_non_null(strstr(qk_last_error(), "NHWC"));
+  int64_t shape[8];
+  size_t rank;
+  assert_ok(qk_model_output_shape(b, shape, 8, &rank));
+  assert_true(rank == 3 && shape[0] == kLO); /* shapes stay {C, H, W} */
+
+  assert_ok(qk_model_prepare(a));
+  assert_ok(qk_model_prepare(b));
+  assert_ok(qk_model_calibrate(a, x, xs, 4));
+  assert_ok(qk_model_calibrate(b, xt, xts, 4));
+  assert_ok(qk_model_convert(a));
+  assert_ok(qk_model_convert(b));
+  assert_status(qk_model_set_io_layout(b, QK_LAYOUT_NCHW), QK_ERR_STATE);
+  assert_ok(qk_model_run(a, x, xs, 4, ya, kOut, NULL));
+  assert_ok(qk_model_run(b, xt, xts, 4, yb, kOut, NULL));
+  to_nhwc(ya, kLN, kLO, kLH * kLW, ya_t);
+  assert_memory_equal(yb, ya_t, sizeof yb);
+
+  char path[128];
+  snprintf(path, sizeof path, "/tmp/qk_model_nhwc_%d.qkw", (int)getpid());
+  assert_ok(qk_model_save(b, path));
+  qk_model* l = NULL;
+  assert_ok(qk_model_load(path, &l));
+  unlink(path);
+  assert_ok(qk_model_get_io_layout(l, &layout));
+  assert_int_equal(layout, QK_LAYOUT_NHWC);
+  float yl[kOut];
+  assert_ok(qk_model_run(l, xt, xts, 4, yl, kOut, NULL));
+  assert_memory_equal(yl, yb, sizeof yl);
+
+  qk_model* c = conv_model(0);
+  qk_layout bogus;
+  const int v = 7;
+  memcpy(&bogus, &v, sizeof v);
+  assert_status(qk_model_set_io_layout(c, bogus), QK_ERR_INVALID_ARGUMENT);
+  assert_ok(qk_model_get_io_layout(c, &layout));
+  assert_int_equal(layout, QK_LAYOUT_NCHW);
+  qk_model_destroy(c);
+  qk_model_destroy(l);
+  qk_model_destroy(a);
+  qk_model_destroy(b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_float_run),
@@ -417,6 +506,7 @@ int main(void) {
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_qconfig_kinds_presets_report),
       cmocka_unit_test(test_split_calibration),
+      cmocka_unit_test(test_nhwc_io),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
