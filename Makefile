@@ -22,6 +22,9 @@ PYTHON         ?= $(firstword $(wildcard /usr/bin/python3) python3)
 DEPS_GROUPS    ?= core cli cross-arm64 bindings
 # Labels of the C tests (and the qk tool's end-to-end test) that also run under the sanitizers.
 ASAN_TEST_LABELS ?= unit|golden|per_isa|cli
+# The multi-threaded C tests, re-run under ThreadSanitizer (`make test-tsan`, part of `make test`).
+TSAN_BUILD_DIR ?= build-tsan
+TSAN_TESTS     ?= test_model test_qkw_api test_qconv test_qgemm test_version_errors
 BENCH_PROGRAMS ?= bench_quantize bench_gemm bench_conv bench_qkw
 
 # Every failing test prints its output, also for direct `ctest` runs in a `make` shell.
@@ -35,13 +38,14 @@ export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 CMAKE_BUILD := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(CMAKE) --build
 
 .DEFAULT_GOAL := build
-.PHONY: help deps configure build demo test test-main test-asan configure-asan build-asan bench clean
+.PHONY: help deps configure build demo test test-main test-asan configure-asan build-asan test-tsan bench clean
 
 help:
 	@echo "make deps    install missing Debian packages (root) or print the apt-get line"
 	@echo "make build   configure + build in $(BUILD_DIR)/ ($(BUILD_TYPE))"
 	@echo "make demo    build and run the C demo ($(BUILD_DIR)/examples/qk_demo)"
 	@echo "make test    all tests in $(BUILD_DIR)/, then C tests under ASan+UBSan in $(ASAN_BUILD_DIR)/"
+	@echo "             and the threaded ones under TSan in $(TSAN_BUILD_DIR)/"
 	@echo "make bench   build and run the benchmarks ($(BENCH_PROGRAMS))"
 	@echo "make clean   remove $(BUILD_DIR)/ and $(ASAN_BUILD_DIR)/"
 	@echo "variables: BUILD_DIR ASAN_BUILD_DIR BUILD_TYPE ASAN_BUILD_TYPE JOBS CMAKE_ARGS DEPS_GROUPS"
@@ -65,6 +69,7 @@ demo: configure
 # cores, and a failure in the normal build should be seen before the slower sanitizer build.
 test: test-main
 	@$(MAKE) --no-print-directory test-asan
+	@$(MAKE) --no-print-directory test-tsan
 
 test-main: build
 	cd $(BUILD_DIR) && $(CTEST) --output-on-failure --no-tests=error -j $(JOBS)
@@ -79,6 +84,14 @@ build-asan: configure-asan
 test-asan: build-asan
 	cd $(ASAN_BUILD_DIR) && $(CTEST) --output-on-failure --no-tests=error -j $(JOBS) -L '$(ASAN_TEST_LABELS)'
 
+# Only the library and the threaded tests are built: a TSan build of everything adds nothing here.
+test-tsan: deps
+	$(CMAKE) -S . -B $(TSAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=$(ASAN_BUILD_TYPE) -DQK_TSAN=ON -DQK_BUILD_STATIC=OFF \
+	  -DQK_BUILD_BENCHMARKS=OFF -DQK_BUILD_EXAMPLES=OFF -DQK_BUILD_CLI=OFF -DQK_BUILD_BINDINGS=OFF $(CMAKE_ARGS)
+	$(CMAKE_BUILD) $(TSAN_BUILD_DIR) -j $(JOBS) --target $(TSAN_TESTS)
+	cd $(TSAN_BUILD_DIR) && TSAN_OPTIONS=halt_on_error=1 $(CTEST) --output-on-failure --no-tests=error -j $(JOBS) \
+	  -R '^($(shell echo $(TSAN_TESTS) | tr ' ' '|'))$$'
+
 bench: configure
 	$(CMAKE_BUILD) $(BUILD_DIR) -j $(JOBS) --target $(BENCH_PROGRAMS)
 	@set -e; for b in $(BENCH_PROGRAMS); do \
@@ -86,4 +99,4 @@ bench: configure
 	done
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(TSAN_BUILD_DIR)

@@ -8,9 +8,13 @@ option(QK_BUILD_BENCHMARKS "Build the benchmark programs (tests/bench)" ${QK_TOP
 option(QK_BUILD_CLI "Build the qk command-line tool (needs libzip-dev, nlohmann-json3-dev)" ON)
 option(QK_INSTALL "Generate the install target" ${QK_TOP_LEVEL})
 option(QK_SANITIZE "Build with AddressSanitizer + UndefinedBehaviorSanitizer" OFF)
+option(QK_TSAN "Build with ThreadSanitizer (the multi-threaded tests; not with QK_SANITIZE)" OFF)
 option(QK_WERROR "Treat warnings as errors" OFF)
 option(QK_ENABLE_SIMD "Compile the SIMD kernels (AVX2/AVX-512 on x86-64, NEON on aarch64)" ON)
 
+if(QK_SANITIZE AND QK_TSAN)
+  message(FATAL_ERROR "QuantKit: QK_SANITIZE (ASan) and QK_TSAN cannot be combined")
+endif()
 if(NOT QK_BUILD_SHARED AND NOT QK_BUILD_STATIC)
   message(FATAL_ERROR "QuantKit: enable at least one of QK_BUILD_SHARED / QK_BUILD_STATIC")
 endif()
