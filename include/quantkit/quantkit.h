@@ -1016,8 +1016,9 @@ QK_API qk_status qk_model_tensor_shape(const qk_model* model, const char* tensor
 QK_API qk_status qk_model_output_shape(const qk_model* model, int64_t* shape_out, size_t capacity, size_t* rank_out);
 
 /** Fuses, in a FLOAT model: conv+bn, conv+bn+relu, conv+relu, linear+bn1d, linear+relu,
- *  add+relu, and a ReLU/Hardtanh (ReLU6) after conv/linear into the operator's clamp (BN folded
- *  exactly as qk_fold_batchnorm). A pattern fuses only when the intermediate tensor has no other
+ *  add+relu, bn+relu, and a ReLU/Hardtanh (ReLU6) after conv/linear/add/bn into the operator's
+ *  clamp (BN folded exactly as qk_fold_batchnorm; a batch norm with no conv/linear before it keeps
+ *  the clamp in its own f32 op, like PyTorch's BNReLU2d). A pattern fuses only when the intermediate tensor has no other
  *  consumer and is not the model output. The fused layer keeps the first layer's name and
  *  produces the last layer's output tensor. Fusing again finds nothing new. */
 QK_API qk_status qk_model_fuse(qk_model* model);

@@ -470,7 +470,9 @@ void Model::fuse() {
   for (size_t i = 0; i < layers.size(); ++i) {
     if (removed[i]) continue;
     Layer& l = layers[i];
-    if (l.op != Op::kConv2d && l.op != Op::kLinear && l.op != Op::kAdd) continue;
+    // conv/linear(+bn)(+relu), add+relu, and bn+relu (a batch norm no conv/linear absorbed
+    // keeps the clamp in its own f32 op: PyTorch's BNReLU2d).
+    if (l.op != Op::kConv2d && l.op != Op::kLinear && l.op != Op::kAdd && l.op != Op::kBatchNorm) continue;
     const size_t fused_before = fused.size();
     std::string desc = l.name;
     auto absorb = [&](int j) {
@@ -481,7 +483,7 @@ void Model::fuse() {
       removed[size_t(j)] = true;
     };
     // conv/linear + batch norm
-    if (l.op != Op::kAdd && std::isinf(l.lo) && std::isinf(l.hi)) {
+    if ((l.op == Op::kConv2d || l.op == Op::kLinear) && std::isinf(l.lo) && std::isinf(l.hi)) {
       const int j = sole_consumer(l.out);
       if (j >= 0 && layers[size_t(j)].op == Op::kBatchNorm) {
         const Layer& bn = layers[size_t(j)];
@@ -792,7 +794,8 @@ static void run_float_layer(const Layer& l, const std::vector<const float*>& ins
           const float invstd = 1.0f / std::sqrt(l.var[c] + l.eps);
           const float* px = x + (b * C + c) * inner;
           float* py = y + (b * C + c) * inner;
-          for (size_t i = 0; i < inner; ++i) py[i] = (px[i] - l.mean[c]) * invstd * l.gamma[c] + l.beta[c];
+          for (size_t i = 0; i < inner; ++i)
+            py[i] = std::min(std::max((px[i] - l.mean[c]) * invstd * l.gamma[c] + l.beta[c], l.lo), l.hi);
         }
       break;
     }

@@ -394,7 +394,8 @@ std::unique_ptr<Model> Model::load(const char* path) {
         if (op != Op::kHardtanh) {
           if (k.has("lo")) l.lo = parse_float(k.get("lo"));
           if (k.has("hi")) l.hi = parse_float(k.get("hi"));
-          QK_FAIL_IF((k.has("lo") || k.has("hi")) && op != Op::kConv2d && op != Op::kLinear && op != Op::kAdd,
+          QK_FAIL_IF((k.has("lo") || k.has("hi")) && op != Op::kConv2d && op != Op::kLinear && op != Op::kAdd &&
+                         op != Op::kBatchNorm,
                      kCorrupt, "a clamp on a %s layer", op_name(op));
           QK_FAIL_IF(!(l.lo <= l.hi), kCorrupt, "clamp min > max");
         }

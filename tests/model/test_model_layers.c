@@ -12,7 +12,8 @@
  *  - split calibration: two halves calibrated apart and merged through saved observer states
  *    convert to the same model as calibrating on the whole (min/max observers merge exactly);
  *  - NHWC I/O: a channels-last model given the transposed data returns the transposed result of
- *    the NCHW model bit for bit (float and int8), and keeps its layout through save/load. */
+ *    the NCHW model bit for bit (float and int8), and keeps its layout through save/load;
+ *  - bn+relu fuses into the batch norm's own clamp (a BN with no conv before it). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -498,6 +499,58 @@ static void test_nhwc_io(void** state) {
   qk_model_destroy(b);
 }
 
+static void test_bn_relu_fusion(void** state) {
+  (void)state;
+  const int64_t in_shape[3] = {3, 2, 2}, xs[4] = {4, 3, 2, 2};
+  const float mean[3] = {0.1f, -0.2f, 0.0f}, var[3] = {1.0f, 0.5f, 2.0f}, gamma[3] = {1.5f, -1.0f, 0.7f},
+              beta[3] = {0.0f, 0.3f, -0.2f};
+  qk_model* m = NULL;
+  assert_ok(qk_model_create("x", in_shape, 3, &m));
+  assert_ok(qk_model_add_batchnorm(m, "bn", "x", "b", 3, mean, var, gamma, beta, 1e-5f));
+  assert_ok(qk_model_add_hardtanh(m, "relu6", "b", "y", 0.0f, 6.0f));
+  float x[48], before[48], after[48];
+  qk_test_rng r = {8};
+  for (int i = 0; i < 48; ++i) x[i] = qk_test_uniform(&r, -8.0f, 8.0f);
+  assert_ok(qk_model_run(m, x, xs, 4, before, 48, NULL));
+  assert_ok(qk_model_fuse(m));
+  size_t n = 0, layers = 0;
+  const char* desc = NULL;
+  assert_ok(qk_model_fused_count(m, &n));
+  assert_int_equal(n, 1);
+  assert_ok(qk_model_fused_name(m, 0, &desc));
+  assert_string_equal(desc, "bn+relu6");
+  assert_ok(qk_model_layer_count(m, &layers));
+  assert_int_equal(layers, 1);
+  assert_ok(qk_model_run(m, x, xs, 4, after, 48, NULL));
+  int clamped_low = 0, clamped_high = 0;
+  for (int i = 0; i < 48; ++i) {
+    assert_true(after[i] == before[i]); /* == so that -0 and +0 compare equal */
+    clamped_low += after[i] == 0.0f;
+    clamped_high += after[i] == 6.0f;
+  }
+  assert_true(clamped_low > 0 && clamped_high > 0); /* both ends of the clamp were exercised */
+  /* converted: the batch norm stays f32 (with its clamp), its output requantized */
+  assert_ok(qk_model_prepare(m));
+  assert_ok(qk_model_calibrate(m, x, xs, 4));
+  assert_ok(qk_model_convert(m));
+  float y[48], again[48];
+  assert_ok(qk_model_run(m, x, xs, 4, y, 48, NULL));
+  /* error bound: one input step (16/255) through the largest |gamma|/sqrt(var) (1.5) plus one
+   * output step (6/255) */
+  const float tol = 16.0f / 255.0f * 1.5f + 6.0f / 255.0f;
+  for (int i = 0; i < 48; ++i) assert_true(y[i] >= 0.0f && y[i] <= 6.0f + 1e-6f && fabsf(y[i] - before[i]) <= tol);
+  char path[128];
+  snprintf(path, sizeof path, "/tmp/qk_model_bnrelu_%d.qkw", (int)getpid());
+  assert_ok(qk_model_save(m, path));
+  qk_model* l = NULL;
+  assert_ok(qk_model_load(path, &l));
+  unlink(path);
+  assert_ok(qk_model_run(l, x, xs, 4, again, 48, NULL));
+  assert_memory_equal(y, again, sizeof y);
+  qk_model_destroy(l);
+  qk_model_destroy(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_float_run),
@@ -507,6 +560,7 @@ int main(void) {
       cmocka_unit_test(test_qconfig_kinds_presets_report),
       cmocka_unit_test(test_split_calibration),
       cmocka_unit_test(test_nhwc_io),
+      cmocka_unit_test(test_bn_relu_fusion),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
