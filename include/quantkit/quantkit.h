@@ -1069,7 +1069,9 @@ QK_API qk_status qk_model_merge_observers(qk_model* model, const void* state, si
 QK_API qk_status qk_model_set_tensor_qparams(qk_model* model, const char* tensor, const qk_qparams* qparams);
 /** PREPARED -> CONVERTED. QK_ERR_STATE if an observed tensor saw no data and has no qparams set. */
 QK_API qk_status qk_model_convert(qk_model* model);
-/** FLOAT -> DYNAMIC (PyTorch quantize_dynamic for Linear layers; skipped layers stay f32). */
+/** FLOAT -> DYNAMIC (PyTorch quantize_dynamic for Linear layers, and 1x1 stride-1 unpadded
+ *  ungrouped convs run as a linear over each pixel's channels; skipped layers and other convs
+ *  stay f32). */
 QK_API qk_status qk_model_quantize_dynamic(qk_model* model);
 /** Qparams of a tensor of a CONVERTED model (owned by the caller). */
 QK_API qk_status qk_model_get_tensor_qparams(const qk_model* model, const char* tensor, qk_qparams** qparams_out);

@@ -965,7 +965,7 @@ void Model::quantize_dynamic() {
     for (Layer& l : layers) {
       const LayerConfig c = config_for(l);
       l.quant = false;
-      if (l.op == Op::kLinear && !c.skip) {
+      if ((l.op == Op::kLinear || is_pointwise_conv(l)) && !c.skip) {
         quantize_weights(l, c.weight_scheme);
         build_operator(l);
       }
@@ -1075,7 +1075,20 @@ void Model::forward_quant(const float* input, size_t n, Values* vals, ThreadPool
         ishapes.push_back(tensors_[size_t(t)].shape);
       }
       out.f.resize(ocount);
-      if (l.dlin) {
+      if (l.dlin && l.op == Op::kConv2d) {
+        // pointwise conv: one row of C_in per pixel (NHWC), out back to NCHW
+        const size_t cin = size_t(l.wshape[1]), cout = size_t(l.wshape[0]),
+                     hw = size_t(ishapes[0][1] * ishapes[0][2]);
+        std::vector<float> rows(n * hw * cin), res(n * hw * cout);
+        for (size_t b = 0; b < n; ++b)
+          for (size_t c = 0; c < cin; ++c)
+            for (size_t p = 0; p < hw; ++p) rows[(b * hw + p) * cin + c] = ins[0][(b * cin + c) * hw + p];
+        l.dlin->run(n * hw, rows.data(), cin, res.data(), cout, pool);
+        for (size_t b = 0; b < n; ++b)
+          for (size_t c = 0; c < cout; ++c)
+            for (size_t p = 0; p < hw; ++p)
+              out.f[(b * cout + c) * hw + p] = std::min(std::max(res[(b * hw + p) * cout + c], l.lo), l.hi);
+      } else if (l.dlin) {
         l.dlin->run(n, ins[0], size_t(l.wshape[1]), out.f.data(), size_t(l.wshape[0]), pool);
         for (float& y : out.f) y = std::min(std::max(y, l.lo), l.hi);
       } else {

@@ -111,6 +111,14 @@ struct Layer {
   std::shared_ptr<const DynamicLinear> dlin;
 };
 
+// A 1x1, stride-1, unpadded, undilated, ungrouped conv: a linear over the channels of every
+// pixel, which dynamic quantization runs as one (PyTorch's quantize_dynamic covers Linear only).
+inline bool is_pointwise_conv(const Layer& l) {
+  return l.op == Op::kConv2d && l.wshape.size() == 4 && l.wshape[2] == 1 && l.wshape[3] == 1 && l.groups == 1 &&
+         l.stride[0] == 1 && l.stride[1] == 1 && l.dil[0] == 1 && l.dil[1] == 1 && l.pad[0] == 0 && l.pad[1] == 0 &&
+         l.pad[2] == 0 && l.pad[3] == 0;
+}
+
 class Model {
  public:
   Model(const std::string& input_name, const int64_t* sample_shape, size_t rank);

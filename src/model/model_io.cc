@@ -341,7 +341,8 @@ std::unique_ptr<Model> Model::load(const char* path) {
             }
             QK_FAIL_IF(quant && !wq, kCorrupt, "quantized layer without quantized weights");
             QK_FAIL_IF(state == State::kDynamic && quant, kCorrupt, "dynamic models run linears in float mode");
-            QK_FAIL_IF(state == State::kDynamic && wq && op != Op::kLinear, kCorrupt, "dynamic conv");
+            QK_FAIL_IF(state == State::kDynamic && wq && op != Op::kLinear && !is_pointwise_conv(m->layers_.back()),
+                       kCorrupt, "dynamic conv that is not 1x1 pointwise");
             QK_FAIL_IF(state == State::kConverted && wq && !quant, kCorrupt, "quantized weights on a float layer");
             break;
           }

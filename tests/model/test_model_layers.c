@@ -13,7 +13,9 @@
  *    convert to the same model as calibrating on the whole (min/max observers merge exactly);
  *  - NHWC I/O: a channels-last model given the transposed data returns the transposed result of
  *    the NCHW model bit for bit (float and int8), and keeps its layout through save/load;
- *  - bn+relu fuses into the batch norm's own clamp (a BN with no conv before it). */
+ *  - bn+relu fuses into the batch norm's own clamp (a BN with no conv before it);
+ *  - dynamic quantization covers 1x1 convs: equal bit for bit to qk_dynamic_linear on the
+ *    pixels' channel vectors; a 3x3 conv stays f32. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -551,6 +553,74 @@ static void test_bn_relu_fusion(void** state) {
   qk_model_destroy(m);
 }
 
+static void test_dynamic_pointwise_conv(void** state) {
+  (void)state;
+  enum { CI = 3, CO = 5, HW = 6, NB = 2 };
+  const int64_t in_shape[3] = {CI, 2, 3}, xs[4] = {NB, CI, 2, 3}, ws1[4] = {CO, CI, 1, 1}, ws3[4] = {CO, CI, 3, 3};
+  const int64_t st[2] = {1, 1}, p0[4] = {0, 0, 0, 0}, p1[4] = {1, 1, 1, 1}, dil[2] = {1, 1};
+  qk_test_rng r = {31};
+  float w1[CO * CI], b1[CO], w3[CO * CI * 9], x[NB * CI * HW];
+  for (int i = 0; i < CO * CI; ++i) w1[i] = qk_test_uniform(&r, -1.0f, 1.0f);
+  for (int i = 0; i < CO; ++i) b1[i] = qk_test_uniform(&r, -0.2f, 0.2f);
+  for (int i = 0; i < CO * CI * 9; ++i) w3[i] = qk_test_uniform(&r, -0.3f, 0.3f);
+  for (int i = 0; i < NB * CI * HW; ++i) x[i] = qk_test_uniform(&r, -2.0f, 2.0f);
+
+  qk_model* m = NULL;
+  assert_ok(qk_model_create("x", in_shape, 3, &m));
+  assert_ok(qk_model_add_conv2d(m, "pw", "x", "y", w1, ws1, b1, st, p0, dil, 1));
+  assert_ok(qk_model_quantize_dynamic(m));
+  float y[NB * CO * HW];
+  assert_ok(qk_model_run(m, x, xs, 4, y, NB * CO * HW, NULL));
+
+  /* by hand: per-channel symmetric s8 weights, qk_dynamic_linear over one row per pixel */
+  qk_quant_spec* spec = NULL;
+  qk_qparams* wqp = NULL;
+  qk_packed_weights* pw = NULL;
+  qk_dynamic_linear* dl = NULL;
+  int8_t wq[CO * CI];
+  const int64_t w2d[2] = {CO, CI};
+  assert_ok(qk_quant_spec_create(QK_DTYPE_S8, QK_QSCHEME_PER_CHANNEL_SYMMETRIC, &spec));
+  assert_ok(qk_qparams_from_tensor(spec, w1, w2d, 2, &wqp, NULL));
+  assert_ok(qk_quantize(wqp, w1, w2d, 2, wq, sizeof wq, NULL));
+  assert_ok(qk_packed_weights_create(wq, CO, CI, CI, wqp, b1, QK_DTYPE_F32, &pw));
+  assert_ok(qk_dynamic_linear_create(pw, QK_DTYPE_U8, 0, &dl));
+  float rows[NB * HW * CI], res[NB * HW * CO], want[NB * CO * HW];
+  for (int b = 0; b < NB; ++b)
+    for (int c = 0; c < CI; ++c)
+      for (int p = 0; p < HW; ++p) rows[(b * HW + p) * CI + c] = x[(b * CI + c) * HW + p];
+  assert_ok(qk_dynamic_linear_run(dl, NB * HW, rows, CI, NB * HW * CI, res, CO, NB * HW * CO, NULL));
+  for (int b = 0; b < NB; ++b)
+    for (int c = 0; c < CO; ++c)
+      for (int p = 0; p < HW; ++p) want[(b * CO + c) * HW + p] = res[(b * HW + p) * CO + c];
+  assert_memory_equal(y, want, sizeof y);
+  qk_dynamic_linear_destroy(dl);
+  qk_packed_weights_destroy(pw);
+  qk_qparams_destroy(wqp);
+  qk_quant_spec_destroy(spec);
+
+  char path[128];
+  snprintf(path, sizeof path, "/tmp/qk_model_dynpw_%d.qkw", (int)getpid());
+  assert_ok(qk_model_save(m, path));
+  qk_model* l = NULL;
+  assert_ok(qk_model_load(path, &l));
+  unlink(path);
+  float again[NB * CO * HW];
+  assert_ok(qk_model_run(l, x, xs, 4, again, NB * CO * HW, NULL));
+  assert_memory_equal(y, again, sizeof y);
+  qk_model_destroy(l);
+  qk_model_destroy(m);
+
+  /* a 3x3 conv is not a linear: it stays f32 under dynamic quantization */
+  float f[NB * CO * HW], d[NB * CO * HW];
+  assert_ok(qk_model_create("x", in_shape, 3, &m));
+  assert_ok(qk_model_add_conv2d(m, "conv", "x", "y", w3, ws3, NULL, st, p1, dil, 1));
+  assert_ok(qk_model_run(m, x, xs, 4, f, NB * CO * HW, NULL));
+  assert_ok(qk_model_quantize_dynamic(m));
+  assert_ok(qk_model_run(m, x, xs, 4, d, NB * CO * HW, NULL));
+  assert_memory_equal(f, d, sizeof f);
+  qk_model_destroy(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_float_run),
@@ -561,6 +631,7 @@ int main(void) {
       cmocka_unit_test(test_split_calibration),
       cmocka_unit_test(test_nhwc_io),
       cmocka_unit_test(test_bn_relu_fusion),
+      cmocka_unit_test(test_dynamic_pointwise_conv),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
