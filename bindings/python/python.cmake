@@ -34,7 +34,7 @@ set_target_properties(quantkit_python PROPERTIES
   LIBRARY_OUTPUT_DIRECTORY ${_qk_py_pkg})
 
 # The pure-Python files sit next to the generated ones (copied when they change).
-set(_qk_py_files __init__.py __init__.pyi py.typed)
+set(_qk_py_files __init__.py __init__.pyi py.typed _files.py _model.py)
 set(_qk_py_copied)
 foreach(f IN LISTS _qk_py_files)
   add_custom_command(OUTPUT ${_qk_py_pkg}/${f}
@@ -86,5 +86,12 @@ if(QK_BUILD_TESTS)
     set_tests_properties(example_python PROPERTIES
       ENVIRONMENT "PYTHONPATH=${_qk_py_root};PYTHONDONTWRITEBYTECODE=1"
       LABELS "bindings;python;examples" TIMEOUT 300)
+    # The int8 digits CNN from Python; fails below 95 % int8 accuracy.
+    add_test(NAME example_python_digits
+      COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/examples/python/classify_digits.py --min-accuracy 0.95)
+    set_tests_properties(example_python_digits PROPERTIES
+      ENVIRONMENT "PYTHONPATH=${_qk_py_root};PYTHONDONTWRITEBYTECODE=1"
+      LABELS "bindings;python;examples" TIMEOUT 300)
   endif()
 endif()
+include(${PROJECT_SOURCE_DIR}/tests/bindings/cross/cross.cmake)

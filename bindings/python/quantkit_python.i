@@ -167,15 +167,44 @@ static PyObject* qk_py_take_buf(qk_swig_buf* b) {
 
 /* ---- names: methods `_foo` -> `foo`; flat functions keep their qk_ names ------------- */
 %rename("%(strip:[_])s", %$ismember, %$isfunction) "";
-/* These keep a raw name; quantkit/__init__.py adds the friendlier Python method. */
+/* These keep a raw name; quantkit/__init__.py, _files.py and _model.py add the friendlier Python
+ * method (keywords, defaults, names or indices, tuples). */
 %rename(_dequantize_raw) qk_qparams::_dequantize;
 %rename(_create_raw) qk_qparams::_create;
 %rename(_range_raw) qk_observer::_range;
 %rename(_output_dim_raw) qk_swig_qconv2d::_output_dim;
+%rename(_add_f32_raw) qk_swig_weight_writer::_add_f32;
+%rename(_add_budget_raw) qk_swig_weight_writer::_add_budget;
+%rename(_add_quantized_raw) qk_swig_weight_writer::_add_quantized;
+%rename(_add_raw_raw) qk_swig_weight_writer::_add_raw;
+%rename(_open_raw) qk_swig_weight_file::_open;
+%rename(_from_bytes_raw) qk_swig_weight_file::_from_bytes;
+%rename(_info_raw) qk_swig_weight_file::_info;
+%rename(_decode_f32_raw) qk_swig_weight_file::_decode_f32;
+%rename(_read_codes_raw) qk_swig_weight_file::_read_codes;
+%rename(_read_params_raw) qk_swig_weight_file::_read_params;
+%rename(_qparams_raw) qk_swig_weight_file::_qparams;
+%rename(_find_raw) qk_swig_weight_file::_find;
+%rename(_dim_raw) qk_swig_tensor_info::_dim;
+%rename(_add_conv2d_raw) qk_model::_add_conv2d;
+%rename(_add_linear_raw) qk_model::_add_linear;
+%rename(_add_batchnorm_raw) qk_model::_add_batchnorm;
+%rename(_add_max_pool2d_raw) qk_model::_add_max_pool2d;
+%rename(_add_avg_pool2d_raw) qk_model::_add_avg_pool2d;
+%rename(_layer_sqnr_raw) qk_model::_layer_sqnr;
+%rename(_layer_max_error_raw) qk_model::_layer_max_error;
+%rename(_add_concat_raw) qk_model::_add_concat;
+%rename(_add_reshape_raw) qk_model::_add_reshape;
+%rename(_tensor_dim_raw) qk_model::_tensor_dim;
+%rename(_output_dim_raw) qk_model::_output_dim;
+%rename(_output_rank_raw) qk_model::_get_output_rank;
+%rename(_tensor_rank_raw) qk_model::_tensor_rank;
+%rename(_load_raw) qk_model::_load;
 %rename(cast_from_f32) qkbind_cast_from_f32;
 %rename(cast_to_f32) qkbind_cast_to_f32;
 %rename(sqnr) qkbind_sqnr;
 %rename(isa_supported) qkbind_isa_supported;
+%rename(_fake_quantize_learnable_backward_raw) qkbind_fake_quantize_learnable_backward;
 
 /* ---- the one error -> exception mapping ------------------------------------------------ */
 %exception {
@@ -400,3 +429,8 @@ QK_PY_CLOSABLE(qk_packed_weights)
 QK_PY_CLOSABLE(qk_swig_qlinear)
 QK_PY_CLOSABLE(qk_swig_dynamic_linear)
 QK_PY_CLOSABLE(qk_swig_qconv2d)
+QK_PY_CLOSABLE(qk_swig_weight_writer)
+QK_PY_CLOSABLE(qk_swig_encoding)
+QK_PY_CLOSABLE(qk_swig_weight_file)
+QK_PY_CLOSABLE(qk_swig_tensor_info)
+QK_PY_CLOSABLE(qk_model)

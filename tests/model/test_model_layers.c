@@ -10,7 +10,7 @@
  *  - qconfig by layer kind ("type:linear") and by name, the backend presets, and the numeric
  *    report's max error;
  *  - split calibration: two halves calibrated apart and merged through saved observer states
- *    convert to the same model as calibrating on the whole (min/max observers merge exactly);
+ *    convert to the same model as one model calibrated on both halves (min/max merge exactly);
  *  - NHWC I/O: a channels-last model given the transposed data returns the transposed result of
  *    the NCHW model bit for bit (float and int8), and keeps its layout through save/load;
  *  - bn+relu fuses into the batch norm's own clamp (a BN with no conv before it);
@@ -332,7 +332,11 @@ static void test_qconfig_kinds_presets_report(void** state) {
   assert_ok(qk_model_layer_sqnr(m, x, xs, 2, sqnr_only, 4));
   assert_memory_equal(sqnr, sqnr_only, sizeof sqnr);
   double want = 0;
-  for (size_t i = 0; i < 64; ++i) want = fmax(want, fabs((double)ref[i] - (double)y[i]));
+  /* (an if, not fmax: aarch64 GCC 12 has an internal compiler error vectorizing that reduction) */
+  for (size_t i = 0; i < 64; ++i) {
+    const double d = fabs((double)ref[i] - (double)y[i]);
+    if (d > want) want = d;
+  }
   assert_true(want > 0.0);
   assert_true(max_err[3] == want);
   for (int i = 0; i < 4; ++i) assert_true(max_err[i] > 0.0 && max_err[i] < 0.5 && sqnr[i] > 15.0);
@@ -356,7 +360,11 @@ static void test_split_calibration(void** state) {
   qk_model* whole = prepared_minmax(x, xs);
   qk_model* a = prepared_minmax(x, xs);
   qk_model* b = prepared_minmax(x, xs);
-  assert_ok(qk_model_calibrate(whole, x, xs, 2));
+  /* "whole" sees the same two batches one after the other: the float activations of a batch
+   * depend on its size (GEMM blocking; on aarch64 the last bits differ), so the claim is that
+   * merging equals calibrating the same batches in one model, not one batch of 16. */
+  assert_ok(qk_model_calibrate(whole, x, half, 2));
+  assert_ok(qk_model_calibrate(whole, x + 8 * 8, half, 2));
   assert_ok(qk_model_calibrate(a, x, half, 2));
   assert_ok(qk_model_calibrate(b, x + 8 * 8, half, 2));
 

@@ -20,9 +20,14 @@ Conventions:
   ``status_name`` and the library's message (``qk_last_error()``). Bad arguments raise
   :class:`InvalidArgumentError`, which is also a ``ValueError``.
 - Handles (QuantSpec, QParams, Observer, ThreadPool, PackedWeights, QLinear, DynamicLinear,
-  QConv2d) free their native object when garbage-collected, or at once with ``close()`` or a
+  QConv2d, WeightWriter, WeightFile, Model, ...) free their native object when garbage-collected, or at once with ``close()`` or a
   ``with`` block. A closed handle raises :class:`ClosedError` (a ``ValueError``), never crashes.
-  Do not close a handle while another thread is using it.
+  Do not close a handle while another thread is using it. A ``with WeightWriter(path)`` block
+  writes the file when it ends normally; an exception (or ``close()`` without ``finish()``)
+  leaves no file.
+- Weight files: :class:`WeightWriter` / :class:`WeightFile` (tensors by name or index,
+  :class:`TensorInfo`, metadata dict). Models: :class:`Model` (build, ``fuse()``, ``prepare()``,
+  ``calibrate(batch)``, ``convert()``, ``run(x)``, ``save(path)`` / ``Model.load(path)``).
 - Long calls release the GIL. One thread at a time per mutable handle (Observer); QParams,
   QuantSpec and the operators may be shared between threads.
 - ``quantkit.core`` also holds every flat ``qk_*`` function of the header (raising on error,
@@ -39,13 +44,18 @@ import numpy as _np
 from . import core
 from .core import (
     DynamicLinear,
+    Encoding,
+    Model,
     Observer,
     PackedWeights,
     QConv2d,
     QLinear,
     QParams,
     QuantSpec,
+    TensorInfo,
     ThreadPool,
+    WeightFile,
+    WeightWriter,
     cast_from_f32,
     cast_to_f32,
     isa_supported,
@@ -53,12 +63,13 @@ from .core import (
 )
 
 __all__ = [
-    "BufferTooSmallError", "ClosedError", "Convention", "CorruptDataError", "DType", "DynamicLinear",
-    "InternalError", "InvalidArgumentError", "Observer", "ObserverKind", "ObserverParam", "OutOfMemoryError",
-    "OutputKind", "PackedWeights", "QConv2d", "QLinear", "QParams", "QScheme", "QuantKitError",
-    "QuantKitIOError", "QuantSpec", "RequantMode", "StateError", "Status", "ThreadPool", "UnsupportedError",
-    "abi_version", "cast_from_f32", "cast_to_f32", "isa_name", "isa_supported", "set_isa", "sqnr",
-    "version",
+    "BufferTooSmallError", "ClosedError", "Codec", "Convention", "CorruptDataError", "DType", "DynamicLinear",
+    "Encoding", "InternalError", "InvalidArgumentError", "LayerKind", "Layout", "Model", "ModelState", "NotFoundError",
+    "Observer", "ObserverKind", "ObserverParam", "OutOfMemoryError", "OutputKind", "PackedWeights", "QConv2d",
+    "QLinear", "QParams", "QScheme", "QuantKitError", "QuantKitIOError", "QuantSpec", "RequantMode",
+    "StateError", "Status", "TensorInfo", "ThreadPool", "UnsupportedError", "VerifyMode", "WeightFile",
+    "WeightWriter", "abi_version", "cast_from_f32", "cast_to_f32", "fake_quantize_learnable_backward",
+    "isa_name", "isa_supported", "set_isa", "sqnr", "version",
 ]
 
 
@@ -79,6 +90,11 @@ ObserverKind = _enum_from("ObserverKind", "QK_OBSERVER_", exclude=("QK_OBSERVER_
 ObserverParam = _enum_from("ObserverParam", "QK_OBSERVER_PARAM_")
 OutputKind = _enum_from("OutputKind", "QK_OUTPUT_")
 RequantMode = _enum_from("RequantMode", "QK_REQUANT_")
+Codec = _enum_from("Codec", "QK_CODEC_")
+VerifyMode = _enum_from("VerifyMode", "QK_VERIFY_")
+LayerKind = _enum_from("LayerKind", "QK_LAYER_")
+ModelState = _enum_from("ModelState", "QK_MODEL_")
+Layout = _enum_from("Layout", "QK_LAYOUT_")
 Status = _enum.IntEnum(
     "Status",
     {("OK" if k == "QK_OK" else k[len("QK_ERR_"):]): v for k, v in vars(core).items()
@@ -129,6 +145,10 @@ class BufferTooSmallError(QuantKitError, ValueError):
     """QK_ERR_BUFFER_TOO_SMALL."""
 
 
+class NotFoundError(QuantKitError, KeyError):
+    """QK_ERR_NOT_FOUND: a tensor, layer or metadata key looked up by name does not exist."""
+
+
 class InternalError(QuantKitError, RuntimeError):
     """QK_ERR_INTERNAL: a bug in QuantKit; please report it with the message."""
 
@@ -146,6 +166,7 @@ _ERRORS = {
     5: CorruptDataError,
     6: QuantKitIOError,
     7: BufferTooSmallError,
+    8: NotFoundError,
     99: InternalError,
 }
 
@@ -228,8 +249,23 @@ QParams.fake_quantize_with_mask = _qparams_fake_quantize_with_mask
 Observer.range = property(_observer_range)
 QConv2d.output_size = _conv_output_size
 
+
+def fake_quantize_learnable_backward(x, grad_y, scales, zero_points, quant_min: int, quant_max: int, *,
+                                     axis: int = -1, grad_factor: float = 1.0
+                                     ) -> Tuple[_np.ndarray, _np.ndarray, _np.ndarray]:
+    """LSQ gradients, as the backward of torch._fake_quantize_learnable_per_tensor_affine
+    (``axis=-1``, one scale) or ``_per_channel_affine`` (one scale per channel along ``axis``).
+    ``zero_points`` are float. Returns (grad_x, grad_scales, grad_zero_points)."""
+    x = x if isinstance(x, _np.ndarray) else _np.asarray(x, dtype=_np.float32)
+    scales = _np.atleast_1d(_np.asarray(scales, dtype=_np.float32))
+    zero_points = _np.atleast_1d(_np.asarray(zero_points, dtype=_np.float32))
+    out = core._fake_quantize_learnable_backward_raw(x, grad_y, scales, zero_points, int(axis), int(quant_min),
+                                                     int(quant_max), float(grad_factor))
+    n, c = x.size, scales.size
+    return out[:n].reshape(x.shape), out[n:n + c], out[n + c:]
+
 _ENUM_PROPS = {"dtype": DType, "scheme": QScheme, "convention": Convention, "kind": ObserverKind,
-               "input_dtype": DType, "output_dtype": DType}
+               "input_dtype": DType, "output_dtype": DType, "codec": Codec, "state": ModelState}
 
 
 def _add_properties(cls: type) -> None:
@@ -250,8 +286,12 @@ def _add_properties(cls: type) -> None:
             setattr(cls, prop, property(lambda self, _f=fn, _c=conv: _c(_f(self)), doc=fn.__doc__))
 
 
-for _cls in (QuantSpec, QParams, Observer, ThreadPool, PackedWeights, QLinear, DynamicLinear, QConv2d):
+for _cls in (QuantSpec, QParams, Observer, ThreadPool, PackedWeights, QLinear, DynamicLinear, QConv2d,
+             WeightWriter, Encoding, WeightFile, TensorInfo, Model):
     _add_properties(_cls)
 del _cls
+
+# Weight-file and model sugar (they need the enums above).
+from . import _files, _model  # noqa: E402,F401
 
 __version__ = version()
