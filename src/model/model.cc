@@ -39,6 +39,21 @@ bool preserves_qparams(Op op) {
          op == Op::kGlobalAvgPool2d || op == Op::kFlatten || op == Op::kDropout || op == Op::kReshape;
 }
 
+// Per sample of n: pixel-major (H, W, C) order <-> channel-major (C, H, W) order, for codes (the
+// int8 NHWC layout) and floats (NHWC model I/O, pointwise convs run as linears).
+template <typename T>
+void hwc_to_chw(const T* src, size_t n, size_t C, size_t HW, T* dst) {
+  for (size_t b = 0; b < n; ++b, src += C * HW, dst += C * HW)
+    for (size_t p = 0; p < HW; ++p)
+      for (size_t c = 0; c < C; ++c) dst[c * HW + p] = src[p * C + c];
+}
+template <typename T>
+void chw_to_hwc(const T* src, size_t n, size_t C, size_t HW, T* dst) {
+  for (size_t b = 0; b < n; ++b, src += C * HW, dst += C * HW)
+    for (size_t p = 0; p < HW; ++p)
+      for (size_t c = 0; c < C; ++c) dst[p * C + c] = src[c * HW + p];
+}
+
 // The float definitions, shared by the float run and the int8 lookup tables (so an int8 layer is
 // exactly quantize(f(dequantize(code))) of these). hardswish(x) = x * relu6(x + 3) / 6.
 float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
@@ -1003,18 +1018,6 @@ void to_quant(const TensorInfo& t, size_t n, const std::vector<float>& f,
   }
 }
 
-// Per sample: codes in pixel-major (NHWC) order <-> channel-major (C, H, W) order.
-void nhwc_to_chw_codes(const uint8_t* src, size_t n, size_t C, size_t HW, uint8_t* dst) {
-  for (size_t b = 0; b < n; ++b, src += C * HW, dst += C * HW)
-    for (size_t p = 0; p < HW; ++p)
-      for (size_t c = 0; c < C; ++c) dst[c * HW + p] = src[p * C + c];
-}
-void chw_to_nhwc_codes(const uint8_t* src, size_t n, size_t C, size_t HW, uint8_t* dst) {
-  for (size_t b = 0; b < n; ++b, src += C * HW, dst += C * HW)
-    for (size_t p = 0; p < HW; ++p)
-      for (size_t c = 0; c < C; ++c) dst[p * C + c] = src[c * HW + p];
-}
-
 // lut[code index] = quantize(out_qp, f(dequantize(in_qp, code))), index = the code's byte
 // (u8) or byte ^ 0x80 (s8: index 0 is -128). Uses the library's own quantize/dequantize.
 void code_lut(const QParams& in_qp, const QParams& out_qp, float (*f)(float), uint8_t lut[256]) {
@@ -1080,14 +1083,10 @@ void Model::forward_quant(const float* input, size_t n, Values* vals, ThreadPool
         const size_t cin = size_t(l.wshape[1]), cout = size_t(l.wshape[0]),
                      hw = size_t(ishapes[0][1] * ishapes[0][2]);
         std::vector<float> rows(n * hw * cin), res(n * hw * cout);
-        for (size_t b = 0; b < n; ++b)
-          for (size_t c = 0; c < cin; ++c)
-            for (size_t p = 0; p < hw; ++p) rows[(b * hw + p) * cin + c] = ins[0][(b * cin + c) * hw + p];
+        chw_to_hwc(ins[0], n, cin, hw, rows.data());
         l.dlin->run(n * hw, rows.data(), cin, res.data(), cout, pool);
-        for (size_t b = 0; b < n; ++b)
-          for (size_t c = 0; c < cout; ++c)
-            for (size_t p = 0; p < hw; ++p)
-              out.f[(b * cout + c) * hw + p] = std::min(std::max(res[(b * hw + p) * cout + c], l.lo), l.hi);
+        hwc_to_chw(res.data(), n, cout, hw, out.f.data());
+        for (float& y : out.f) y = std::min(std::max(y, l.lo), l.hi);
       } else if (l.dlin) {
         l.dlin->run(n, ins[0], size_t(l.wshape[1]), out.f.data(), size_t(l.wshape[0]), pool);
         for (float& y : out.f) y = std::min(std::max(y, l.lo), l.hi);
@@ -1129,7 +1128,7 @@ void Model::forward_quant(const float* input, size_t n, Values* vals, ThreadPool
       case Op::kFlatten:
         if (it.shape.size() == 3 && it.shape[1] * it.shape[2] > 1) {
           // NHWC codes -> C, H, W order (torch.flatten of NCHW)
-          nhwc_to_chw_codes(in.data(), n, size_t(it.shape[0]), size_t(it.shape[1] * it.shape[2]), out.q.data());
+          hwc_to_chw(in.data(), n, size_t(it.shape[0]), size_t(it.shape[1] * it.shape[2]), out.q.data());
         } else {
           std::memcpy(out.q.data(), in.data(), in.size());
         }
@@ -1143,11 +1142,11 @@ void Model::forward_quant(const float* input, size_t n, Values* vals, ThreadPool
         const std::vector<uint8_t>* src = &in;
         if (it.shape.size() == 3 && it.shape[1] * it.shape[2] > 1) {
           chw.resize(in.size());
-          nhwc_to_chw_codes(in.data(), n, size_t(it.shape[0]), size_t(it.shape[1] * it.shape[2]), chw.data());
+          hwc_to_chw(in.data(), n, size_t(it.shape[0]), size_t(it.shape[1] * it.shape[2]), chw.data());
           src = &chw;
         }
         if (ot.shape.size() == 3 && ot.shape[1] * ot.shape[2] > 1)
-          chw_to_nhwc_codes(src->data(), n, size_t(ot.shape[0]), size_t(ot.shape[1] * ot.shape[2]), out.q.data());
+          chw_to_hwc(src->data(), n, size_t(ot.shape[0]), size_t(ot.shape[1] * ot.shape[2]), out.q.data());
         else
           std::memcpy(out.q.data(), src->data(), src->size());
         break;
@@ -1220,11 +1219,8 @@ void Model::run(const float* input, const int64_t* shape, size_t rank, float* ou
 const float* Model::input_as_nchw(const float* input, size_t n, std::vector<float>* tmp) const {
   const std::vector<int64_t>& s = tensors_[0].shape;
   if (!nhwc_io_ || s.size() != 3) return input;
-  const size_t C = size_t(s[0]), HW = size_t(s[1] * s[2]);
-  tmp->resize(n * C * HW);
-  for (size_t b = 0; b < n; ++b)
-    for (size_t p = 0; p < HW; ++p)
-      for (size_t c = 0; c < C; ++c) (*tmp)[(b * C + c) * HW + p] = input[(b * HW + p) * C + c];
+  tmp->resize(n * size_t(tensors_[0].count()));
+  hwc_to_chw(input, n, size_t(s[0]), size_t(s[1] * s[2]), tmp->data());
   return tmp->data();
 }
 
@@ -1235,10 +1231,7 @@ void Model::output_from_nchw(const float* src, size_t n, float* output) const {
     std::memcpy(output, src, n * count * sizeof(float));
     return;
   }
-  const size_t C = size_t(s[0]), HW = size_t(s[1] * s[2]);
-  for (size_t b = 0; b < n; ++b)
-    for (size_t p = 0; p < HW; ++p)
-      for (size_t c = 0; c < C; ++c) output[(b * HW + p) * C + c] = src[(b * C + c) * HW + p];
+  chw_to_hwc(src, n, size_t(s[0]), size_t(s[1] * s[2]), output);
 }
 
 void Model::set_nhwc_io(bool nhwc) {
