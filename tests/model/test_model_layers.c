@@ -32,6 +32,17 @@ static float ref_hardswish(float x) {
   return x * t / 6.0f;
 }
 
+/* m saved to a temporary .qkw file and loaded back (the file is removed). */
+static qk_model* reloaded(const qk_model* m) {
+  char path[128];
+  snprintf(path, sizeof path, "/tmp/qk_model_layers_%d.qkw", (int)getpid());
+  assert_ok(qk_model_save(m, path));
+  qk_model* l = NULL;
+  assert_ok(qk_model_load(path, &l));
+  unlink(path);
+  return l;
+}
+
 /* x {2, 2, 2} -> sigmoid s, hardswish h -> concat c {4, 2, 2} -> reshape r {16}. */
 static qk_model* build_branches(void) {
   const int64_t in_shape[3] = {kC, kH, kW}, flat[1] = {-1};
@@ -151,15 +162,10 @@ static void test_converted_run(void** state) {
   assert_ok(qk_model_run(m, x, xs, 4, y, kN * 2 * kPer, NULL));
   assert_memory_equal(y, want, sizeof y);
 
-  char path[128];
-  snprintf(path, sizeof path, "/tmp/qk_model_layers_%d.qkw", (int)getpid());
-  assert_ok(qk_model_save(m, path));
-  qk_model* l = NULL;
-  assert_ok(qk_model_load(path, &l));
+  qk_model* l = reloaded(m);
   float again[kN * 2 * kPer];
   assert_ok(qk_model_run(l, x, xs, 4, again, kN * 2 * kPer, NULL));
   assert_memory_equal(y, again, sizeof y);
-  unlink(path);
   qk_model_destroy(l);
   qk_qparams_destroy(xq);
   qk_qparams_destroy(sq);
@@ -484,12 +490,7 @@ static void test_nhwc_io(void** state) {
   to_nhwc(ya, kLN, kLO, kLH * kLW, ya_t);
   assert_memory_equal(yb, ya_t, sizeof yb);
 
-  char path[128];
-  snprintf(path, sizeof path, "/tmp/qk_model_nhwc_%d.qkw", (int)getpid());
-  assert_ok(qk_model_save(b, path));
-  qk_model* l = NULL;
-  assert_ok(qk_model_load(path, &l));
-  unlink(path);
+  qk_model* l = reloaded(b);
   assert_ok(qk_model_get_io_layout(l, &layout));
   assert_int_equal(layout, QK_LAYOUT_NHWC);
   float yl[kOut];
@@ -549,12 +550,7 @@ static void test_bn_relu_fusion(void** state) {
    * output step (6/255) */
   const float tol = 16.0f / 255.0f * 1.5f + 6.0f / 255.0f;
   for (int i = 0; i < 48; ++i) assert_true(y[i] >= 0.0f && y[i] <= 6.0f + 1e-6f && fabsf(y[i] - before[i]) <= tol);
-  char path[128];
-  snprintf(path, sizeof path, "/tmp/qk_model_bnrelu_%d.qkw", (int)getpid());
-  assert_ok(qk_model_save(m, path));
-  qk_model* l = NULL;
-  assert_ok(qk_model_load(path, &l));
-  unlink(path);
+  qk_model* l = reloaded(m);
   assert_ok(qk_model_run(l, x, xs, 4, again, 48, NULL));
   assert_memory_equal(y, again, sizeof y);
   qk_model_destroy(l);
@@ -606,12 +602,7 @@ static void test_dynamic_pointwise_conv(void** state) {
   qk_qparams_destroy(wqp);
   qk_quant_spec_destroy(spec);
 
-  char path[128];
-  snprintf(path, sizeof path, "/tmp/qk_model_dynpw_%d.qkw", (int)getpid());
-  assert_ok(qk_model_save(m, path));
-  qk_model* l = NULL;
-  assert_ok(qk_model_load(path, &l));
-  unlink(path);
+  qk_model* l = reloaded(m);
   float again[NB * CO * HW];
   assert_ok(qk_model_run(l, x, xs, 4, again, NB * CO * HW, NULL));
   assert_memory_equal(y, again, sizeof y);
