@@ -14,16 +14,11 @@ set(_qk_cs ${CMAKE_CURRENT_BINARY_DIR}/csharp)
 set(_qk_cs_gen ${_qk_cs}/generated)
 set(_qk_cs_wrap ${QK_SWIG_GENERATED}/quantkit_csharp_wrap.c)
 set(_qk_cs_dll ${_qk_cs}/QuantKit.dll)
-# LP64: int64_t is C long (see quantkit_csharp.i, which maps long to C# long).
-set(_qk_cs_wordsize)
-if(CMAKE_SIZEOF_VOID_P EQUAL 8 AND NOT WIN32)
-  set(_qk_cs_wordsize -DSWIGWORDSIZE64)
-endif()
 add_custom_command(
   OUTPUT ${_qk_cs_wrap} ${_qk_cs}/swig.stamp
   COMMAND ${CMAKE_COMMAND} -E rm -rf ${_qk_cs_gen}
   COMMAND ${CMAKE_COMMAND} -E make_directory ${_qk_cs_gen}
-  COMMAND ${SWIG_EXECUTABLE} -csharp -namespace QuantKit -dllimport quantkit_cs ${QK_SWIG_FLAGS} ${_qk_cs_wordsize}
+  COMMAND ${SWIG_EXECUTABLE} -csharp -namespace QuantKit -dllimport quantkit_cs ${QK_SWIG_FLAGS}
           -outdir ${_qk_cs_gen} -o ${_qk_cs_wrap} ${QK_BINDINGS_DIR}/quantkit.i
   COMMAND ${CMAKE_COMMAND} -E touch ${_qk_cs}/swig.stamp
   DEPENDS ${QK_SWIG_DEPENDS}

@@ -36,18 +36,13 @@ elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "^(aarch64|arm64)$")
 else()
   set(_qk_j_platform linux-${CMAKE_SYSTEM_PROCESSOR})
 endif()
-# LP64: int64_t is C long (see the comment in quantkit_java.i, which maps long to Java long).
-set(_qk_j_wordsize)
-if(CMAKE_SIZEOF_VOID_P EQUAL 8 AND NOT WIN32)
-  set(_qk_j_wordsize -DSWIGWORDSIZE64)
-endif()
 
 # SWIG writes one .java per class; the folder is emptied first so a removed class leaves no file.
 add_custom_command(
   OUTPUT ${_qk_j_wrap} ${_qk_j}/swig.stamp
   COMMAND ${CMAKE_COMMAND} -E rm -rf ${_qk_j_gen}
   COMMAND ${CMAKE_COMMAND} -E make_directory ${_qk_j_gen}
-  COMMAND ${SWIG_EXECUTABLE} -java -package org.quantkit ${QK_SWIG_FLAGS} ${_qk_j_wordsize} -outdir ${_qk_j_gen}
+  COMMAND ${SWIG_EXECUTABLE} -java -package org.quantkit ${QK_SWIG_FLAGS} -outdir ${_qk_j_gen}
           -o ${_qk_j_wrap} ${QK_BINDINGS_DIR}/quantkit.i
   COMMAND ${CMAKE_COMMAND} -E touch ${_qk_j}/swig.stamp
   DEPENDS ${QK_SWIG_DEPENDS}

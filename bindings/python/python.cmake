@@ -13,15 +13,9 @@ set(_qk_py_root ${CMAKE_CURRENT_BINARY_DIR}/python)
 set(_qk_py_pkg ${_qk_py_root}/quantkit)
 set(_qk_py_wrap ${CMAKE_CURRENT_BINARY_DIR}/generated/quantkit_python_wrap.c)
 file(MAKE_DIRECTORY ${_qk_py_pkg} ${CMAKE_CURRENT_BINARY_DIR}/generated)
-# stdint.i spells int64_t `long long` unless told the C `long` is 64-bit (LP64): without this the
-# generated glue passes long long* where the header wants int64_t* (long* on LP64 Linux).
-set(_qk_py_wordsize)
-if(CMAKE_SIZEOF_VOID_P EQUAL 8 AND NOT WIN32)
-  set(_qk_py_wordsize -DSWIGWORDSIZE64)
-endif()
 add_custom_command(
   OUTPUT ${_qk_py_wrap} ${_qk_py_pkg}/core.py
-  COMMAND ${SWIG_EXECUTABLE} -python ${QK_SWIG_FLAGS} ${_qk_py_wordsize} -outdir ${_qk_py_pkg} -o ${_qk_py_wrap}
+  COMMAND ${SWIG_EXECUTABLE} -python ${QK_SWIG_FLAGS} -outdir ${_qk_py_pkg} -o ${_qk_py_wrap}
           ${QK_BINDINGS_DIR}/quantkit.i
   DEPENDS ${QK_SWIG_DEPENDS}
   COMMENT "SWIG: Python wrapper"
