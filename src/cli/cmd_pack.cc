@@ -368,18 +368,17 @@ int cmd_pack(const Argv& argv) {
   st = qk_qkw_writer_finish(w.w);
   if (st != QK_OK) throw_qk(out_path, st);
   if (!quiet) {
-    if (!fallbacks.empty()) {
+    auto joined = [](const std::vector<std::string>& names) {
       std::string list;
-      for (size_t i = 0; i < fallbacks.size(); ++i) list += (i ? ", " : "") + fallbacks[i];
+      for (size_t i = 0; i < names.size(); ++i) list += (i ? ", " : "") + names[i];
+      return list;
+    };
+    if (!fallbacks.empty())
       std::fprintf(stderr, "qk pack: note: %zu tensor(s) have a last dimension that is not a multiple of 32; "
                    "stored as int%d per channel instead of %s: %s\n",
-                   fallbacks.size(), plan.bits, plan.label.c_str(), list.c_str());
-    }
-    if (!nonfinite.empty()) {
-      std::string list;
-      for (size_t i = 0; i < nonfinite.size(); ++i) list += (i ? ", " : "") + nonfinite[i];
-      std::fprintf(stderr, "qk pack: note: tensors with NaN/Inf stored exact: %s\n", list.c_str());
-    }
+                   fallbacks.size(), plan.bits, plan.label.c_str(), joined(fallbacks).c_str());
+    if (!nonfinite.empty())
+      std::fprintf(stderr, "qk pack: note: tensors with NaN/Inf stored exact: %s\n", joined(nonfinite).c_str());
     struct stat sb;
     const uint64_t out_size = ::stat(out_path.c_str(), &sb) == 0 ? static_cast<uint64_t>(sb.st_size) : 0;
     char ratio[32] = "";

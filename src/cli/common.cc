@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "common.h"
 
+#include <quantkit/quantkit.h>
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -119,15 +121,6 @@ void fortran_to_c_order(Tensor& t) {
   t.data.swap(out);
 }
 
-static float f16_to_float(uint16_t h) {
-  const uint32_t sign = (h >> 15) & 1, exp = (h >> 10) & 0x1F, man = h & 0x3FF;
-  float v;
-  if (exp == 0) v = std::ldexp(static_cast<float>(man), -24);
-  else if (exp == 31) v = man ? NAN : INFINITY;
-  else v = std::ldexp(static_cast<float>(man | 0x400), static_cast<int>(exp) - 25);
-  return sign ? -v : v;
-}
-
 template <typename T>
 static T load(const uint8_t* p) {
   T v;
@@ -139,16 +132,21 @@ std::vector<double> to_double(const Tensor& t) {
   const uint64_t n = t.count();
   std::vector<double> v(n);
   const uint8_t* p = t.data.data();
+  if ((t.dtype == DType::F16 || t.dtype == DType::BF16) && n > 0) {
+    // the library's own exact conversion (every f16/bf16 value is an f32)
+    std::vector<float> f(static_cast<size_t>(n));
+    const qk_status st = qk_cast(p, t.dtype == DType::F16 ? QK_DTYPE_F16 : QK_DTYPE_BF16, f.data(), QK_DTYPE_F32,
+                                 f.size());
+    if (st != QK_OK) throw Error("tensor '" + t.name + "': " + qk_last_error());
+    for (size_t i = 0; i < f.size(); ++i) v[i] = f[i];
+    return v;
+  }
   for (uint64_t i = 0; i < n; ++i) {
     switch (t.dtype) {
       case DType::F32: v[i] = load<float>(p + 4 * i); break;
       case DType::F64: v[i] = load<double>(p + 8 * i); break;
-      case DType::F16: v[i] = f16_to_float(load<uint16_t>(p + 2 * i)); break;
-      case DType::BF16: {
-        uint32_t u = static_cast<uint32_t>(load<uint16_t>(p + 2 * i)) << 16;
-        v[i] = load<float>(reinterpret_cast<const uint8_t*>(&u));
-        break;
-      }
+      case DType::F16:
+      case DType::BF16: break;  // converted above
       case DType::I64: v[i] = static_cast<double>(load<int64_t>(p + 8 * i)); break;
       case DType::I32: v[i] = load<int32_t>(p + 4 * i); break;
       case DType::I16: v[i] = load<int16_t>(p + 2 * i); break;
