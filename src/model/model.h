@@ -154,6 +154,7 @@ class Model {
   // with the same graph and qconfig (all or nothing).
   std::vector<uint8_t> save_observers() const;
   void merge_observers(const uint8_t* data, size_t size);
+  uint64_t observed_count() const;  // live tensors with an observer
   void set_tensor_qparams(const std::string& tensor, const QParams& qp);
   void convert();
   void quantize_dynamic();

@@ -26,14 +26,18 @@ constexpr uint64_t kMaxStateBytes = uint64_t(1) << 32;
 
 }  // namespace
 
+uint64_t Model::observed_count() const {
+  uint64_t count = 0;
+  for (size_t t = 0; t < observers_.size(); ++t) count += observers_[t] && tensors_[t].alive ? 1 : 0;
+  return count;
+}
+
 std::vector<uint8_t> Model::save_observers() const {
   require_state(State::kPrepared, "save_observers");
   ByteWriter w;
   w.raw(kMagic, sizeof kMagic);
   w.u32(kVersion);
-  uint64_t count = 0;
-  for (size_t t = 0; t < observers_.size(); ++t) count += observers_[t] && tensors_[t].alive ? 1 : 0;
-  w.u64(count);
+  w.u64(observed_count());
   for (size_t t = 0; t < observers_.size(); ++t) {
     if (!observers_[t] || !tensors_[t].alive) continue;
     const std::string& name = tensors_[t].name;
@@ -58,8 +62,7 @@ void Model::merge_observers(const uint8_t* data, size_t size) {
   const uint32_t version = r.u32();
   QK_FAIL_IF(version != kVersion, kCorrupt, "model observer state version %u is not supported (expected %u)", version,
              kVersion);
-  uint64_t expected = 0;
-  for (size_t t = 0; t < observers_.size(); ++t) expected += observers_[t] && tensors_[t].alive ? 1 : 0;
+  const uint64_t expected = observed_count();
   const uint64_t count = r.count(kMaxEntries, 16, "observer");
   QK_FAIL_IF(count != expected, kInvalidArgument,
              "the state holds %llu observers, this model has %llu (not the same graph and qconfig)",
