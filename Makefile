@@ -20,12 +20,22 @@ CMAKE_ARGS     ?=
 PYTHON         ?= $(firstword $(wildcard /usr/bin/python3) python3)
 # Package groups of scripts/install-deps.sh.
 DEPS_GROUPS    ?= core cli cross-arm64 bindings
-# Labels of the C tests (and the qk tool's end-to-end test) that also run under the sanitizers.
-ASAN_TEST_LABELS ?= unit|golden|per_isa|cli
+# Labels of the C tests (and the qk tool's end-to-end test) that also run under the sanitizers;
+# `fuzz` (the fuzz targets' replays) and `hardening` (hostile-input tests whose leaks only LSan
+# sees) are listed although they also carry `unit`, so they stay covered if that label moves.
+ASAN_TEST_LABELS ?= unit|golden|per_isa|cli|fuzz|hardening
 # The multi-threaded C tests, re-run under ThreadSanitizer (`make test-tsan`, part of `make test`).
 TSAN_BUILD_DIR ?= build-tsan
 TSAN_TESTS     ?= test_model test_qkw_api test_qconv test_qgemm test_version_errors
-BENCH_PROGRAMS ?= bench_quantize bench_gemm bench_conv bench_qkw
+BENCH_PROGRAMS ?= bench_quantize bench_gemm bench_conv bench_qkw bench_graph
+# `make fuzz`: every libFuzzer target of tests/fuzz/fuzz.cmake, built with clang (ASan+UBSan) in
+# FUZZ_BUILD_DIR and run coverage-guided for FUZZ_SECONDS each, one after the other (FUZZ_TARGETS
+# picks some; FUZZ_ARGS adds libFuzzer flags). docs/FUZZING.md.
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS   ?= 60
+FUZZ_TARGETS   ?=
+FUZZ_CC        ?= $(firstword $(shell command -v clang-14 clang 2>/dev/null))
+FUZZ_CXX       ?= $(firstword $(shell command -v clang++-14 clang++ 2>/dev/null))
 
 # Every failing test prints its output, also for direct `ctest` runs in a `make` shell.
 export CTEST_OUTPUT_ON_FAILURE := 1
@@ -38,7 +48,8 @@ export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 CMAKE_BUILD := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(CMAKE) --build
 
 .DEFAULT_GOAL := build
-.PHONY: help deps configure build demo test test-main test-asan configure-asan build-asan test-tsan bench clean
+.PHONY: help deps configure build demo test test-main test-asan configure-asan build-asan test-tsan bench clean \
+  fuzz fuzz-corpus
 
 help:
 	@echo "make deps    install missing Debian packages (root) or print the apt-get line"
@@ -47,6 +58,8 @@ help:
 	@echo "make test    all tests in $(BUILD_DIR)/, then C tests under ASan+UBSan in $(ASAN_BUILD_DIR)/"
 	@echo "             and the threaded ones under TSan in $(TSAN_BUILD_DIR)/"
 	@echo "make bench   build and run the benchmarks ($(BENCH_PROGRAMS))"
+	@echo "make fuzz    libFuzzer targets with clang in $(FUZZ_BUILD_DIR)/, each for FUZZ_SECONDS=$(FUZZ_SECONDS)"
+	@echo "make fuzz-corpus   regenerate the committed seed corpora tests/fuzz/corpus/<target>/"
 	@echo "make clean   remove $(BUILD_DIR)/ and $(ASAN_BUILD_DIR)/"
 	@echo "variables: BUILD_DIR ASAN_BUILD_DIR BUILD_TYPE ASAN_BUILD_TYPE JOBS CMAKE_ARGS DEPS_GROUPS"
 
@@ -96,6 +109,24 @@ bench: configure
 	$(CMAKE_BUILD) $(BUILD_DIR) -j $(JOBS) --target $(BENCH_PROGRAMS)
 	@set -e; for b in $(BENCH_PROGRAMS); do \
 	  echo "== $$b"; ./$(BUILD_DIR)/tests/bench/$$b; \
+	done
+
+# Only the library and the fuzz targets are built (no bindings, tool or examples).
+fuzz:
+	@bash scripts/install-deps.sh core fuzz
+	$(CMAKE) -S . -B $(FUZZ_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=$(FUZZ_CC) \
+	  -DCMAKE_CXX_COMPILER=$(FUZZ_CXX) -DQK_FUZZ=ON -DQK_BUILD_SHARED=OFF -DQK_BUILD_CLI=OFF -DQK_BUILD_BINDINGS=OFF \
+	  -DQK_BUILD_EXAMPLES=OFF -DQK_BUILD_BENCHMARKS=OFF -DQK_INSTALL=OFF $(CMAKE_ARGS)
+	$(CMAKE_BUILD) $(FUZZ_BUILD_DIR) -j $(JOBS) --target qk_fuzz_targets
+	bash scripts/run-fuzz.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# The generators are deterministic: re-run after changing a format or adding a seed kind, and
+# commit the result (regress-* seeds found by fuzzing are kept).
+fuzz-corpus: build
+	@set -e; for g in $(BUILD_DIR)/tests/make_*_corpus; do \
+	  t=$$(basename $$g | sed 's/^make_//; s/_corpus$$//'); \
+	  find tests/fuzz/corpus/$$t -type f ! -name 'regress-*' -delete 2>/dev/null || true; \
+	  $$g tests/fuzz/corpus/$$t; \
 	done
 
 clean:

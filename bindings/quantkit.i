@@ -284,6 +284,7 @@ typedef struct qk_swig_qconv2d {} qk_swig_qconv2d;
 %include "classes/operators.i"
 %include "classes/weight_file.i"
 %include "classes/model.i"
+%include "classes/graph.i"
 
 
 /* ===================================================================================== */

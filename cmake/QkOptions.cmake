@@ -9,9 +9,16 @@ option(QK_BUILD_CLI "Build the qk command-line tool (needs libzip-dev, nlohmann-
 option(QK_INSTALL "Generate the install target" ${QK_TOP_LEVEL})
 option(QK_SANITIZE "Build with AddressSanitizer + UndefinedBehaviorSanitizer" OFF)
 option(QK_TSAN "Build with ThreadSanitizer (the multi-threaded tests; not with QK_SANITIZE)" OFF)
+option(QK_FUZZ "Build the fuzz targets as libFuzzer binaries instead of CTest replays (clang; implies QK_SANITIZE)" OFF)
 option(QK_WERROR "Treat warnings as errors" OFF)
 option(QK_ENABLE_SIMD "Compile the SIMD kernels (AVX2/AVX-512 on x86-64, NEON on aarch64)" ON)
 
+if(QK_FUZZ)
+  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang" OR NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "QuantKit: QK_FUZZ needs clang (libFuzzer): -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++")
+  endif()
+  set(QK_SANITIZE ON)  # findings are sanitizer reports as much as crashes
+endif()
 if(QK_SANITIZE AND QK_TSAN)
   message(FATAL_ERROR "QuantKit: QK_SANITIZE (ASan) and QK_TSAN cannot be combined")
 endif()

@@ -28,6 +28,10 @@ group_cli=(libzip-dev nlohmann-json3-dev)
 # shellcheck disable=SC2034
 group_bindings=(swig python3-dev python3-numpy python3-pytest openjdk-17-jdk-headless junit4 libhamcrest-java
                 mono-mcs mono-runtime)
+# `make fuzz` only (not part of `make test`, whose fuzz replays build with the default compiler):
+# clang with libFuzzer and the sanitizer runtimes.
+# shellcheck disable=SC2034
+group_fuzz=(clang-14 libclang-rt-14-dev)
 
 list_only=0
 if [[ ${1:-} == --list ]]; then list_only=1; shift; fi

@@ -2,6 +2,7 @@
 /* Part 3 of bindings/quantkit.i (included there, in order): Model and the module-level helpers. */
 
 /* ---- Model ------------------------------------------------------------------------- */
+%newobject qk_model::_load_memory;
 /* Layer methods copy every array. A `layer` argument that may be null means the model default. */
 %extend qk_model {
   /* sample_shape: per-sample input shape, {C, H, W} or {F}. */
@@ -359,6 +360,13 @@
   static qk_model* _load(const char* path) {
     qk_model* m = NULL;
     QK_CHECK(qk_model_load(path, &m), NULL);
+    return m;
+  }
+  /* The same from a file image in memory (bytes, a byte[]): equal to load() on a file holding
+   * them; the bytes are not kept. */
+  static qk_model* _load_memory(const void* raw, size_t raw_len) {
+    qk_model* m = NULL;
+    QK_CHECK(qk_model_load_memory(raw, raw_len, &m), NULL);
     return m;
   }
 }

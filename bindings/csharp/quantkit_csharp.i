@@ -90,6 +90,13 @@ SWIGEXPORT void SWIGSTDCALL qk_cs_buf_free(qk_swig_buf* b) {
 %rename(CastToF32) qkbind_cast_to_f32;
 %rename(Sqnr) qkbind_sqnr;
 %rename(IsaSupported) qkbind_isa_supported;
+/* General graphs (classes/graph.i): the joined-name forms are wrapped by AddInput / AddNode
+ * (string[] lists) below; Run.GetOutput returns float[]. */
+%rename(OpCount) qkbind_op_count;
+%rename(OpName) qkbind_op_name;
+%rename(AddInputJoined) qk_model::_add_input;
+%rename(AddNodeJoined) qk_model::_add_node;
+%rename(GetOutputBytes) qk_swig_run::_get_output;
 %csconst(1);
 
 /* ---- 64-bit integers ------------------------------------------------------------------ */
@@ -157,6 +164,7 @@ QK_CS_IN_ARRAY(const void*, bytes, byte[])
 QK_CS_IN_ARRAY(const void*, raw, byte[])
 QK_CS_IN_ARRAY(const int32_t*, s32, int[])
 QK_CS_IN_ARRAY(const uint16_t*, u16, ushort[])
+QK_CS_IN_ARRAY(const int64_t*, i64, long[])
 QK_CS_IN_ARRAY(const int64_t*, shape, long[])
 %apply (const int64_t* shape, size_t shape_len) { (const int64_t* shape, size_t rank),
                                                   (const int64_t* dims, size_t ndims),
@@ -190,6 +198,7 @@ QK_CS_CLOSABLE(qk_threadpool)
 QK_CS_CLOSABLE(qk_packed_weights)
 QK_CS_CLOSABLE(qk_swig_weight_writer)
 QK_CS_CLOSABLE(qk_swig_encoding)
+QK_CS_CLOSABLE(qk_attrs)
 /* Default arguments: C-mode SWIG makes no overloads for them, so the short forms. */
 %typemap(cscode) qk_swig_qlinear, struct qk_swig_qlinear %{
   public bool IsClosed { get { return swigCPtr.Handle == global::System.IntPtr.Zero; } }
@@ -263,9 +272,97 @@ QK_CS_CLOSABLE(qk_swig_encoding)
     for (int i = 0; i < names.Length; i++) names[i] = LayerName((ulong)i);
     return names;
   }
+
+  // ---- general graphs (EXPERIMENTAL until 1.1) ----
+  // The space-terminated list classes/graph.i takes; null entries (absent inputs) become "".
+  internal static string JoinNames(string[] names, bool allowAbsent, string what) {
+    if (names == null) return "";
+    var b = new global::System.Text.StringBuilder();
+    foreach (string n0 in names) {
+      string n = n0;
+      if (string.IsNullOrEmpty(n)) {
+        if (!allowAbsent) throw new global::System.ArgumentException(what + ": names must be non-empty");
+        n = "";
+      } else if (n.IndexOf(' ') >= 0) {
+        throw new global::System.ArgumentException(what + ": name '" + n + "' contains a space");
+      }
+      b.Append(n).Append(' ');
+    }
+    return b.ToString();
+  }
+  /// <summary>A graph input (f32 by default); dims[i] &lt; 0 is symbolic, named dimNames[i]
+  /// (dimNames may be null when every dim is fixed).</summary>
+  public void AddInput(string name, long[] dims, string[] dimNames = null, DType dtype = DType.QK_DTYPE_F32) {
+    string joined = null;
+    if (dimNames != null) {
+      var d = new string[dimNames.Length];
+      for (int i = 0; i < d.Length; i++) d[i] = (dims != null && i < dims.Length && dims[i] < 0) ? dimNames[i] : "";
+      joined = JoinNames(d, true, "dimNames");
+    }
+    AddInputJoined(name, dtype, dims, joined);
+  }
+  /// <summary>An f32 constant of shape `shape` (copied).</summary>
+  public void AddConstant(string name, float[] data, long[] shape) { AddConstantF32(name, data, shape); }
+  /// <summary>An int64 constant of shape `shape` (copied).</summary>
+  public void AddConstant(string name, long[] data, long[] shape) { AddConstantS64(name, data, shape); }
+  /// <summary>A node of op `op` (ONNX names, Qk.OpName(i)); a null or "" input is an absent
+  /// optional input; attrs may be null.</summary>
+  public void AddNode(string op, string name, string[] inputs, string[] outputs, Attrs attrs = null) {
+    AddNodeJoined(op, name, JoinNames(inputs, true, "inputs"), JoinNames(outputs, false, "outputs"), attrs);
+  }
+  /// <summary>Declared shape of a value: -1 for a symbolic dim (its name: ValueDimName).</summary>
+  public long[] ValueShape(string value) {
+    var s = new long[ValueRank(value)];
+    for (int i = 0; i < s.Length; i++) s[i] = ValueDim(value, (ulong)i);
+    return s;
+  }
+  /// <summary>Node names in execution order (after Convert: with the inserted qk.* nodes).</summary>
+  public string[] NodeNames() {
+    var names = new string[GetNodeCount()];
+    for (int i = 0; i < names.Length; i++) names[i] = NodeName((ulong)i);
+    return names;
+  }
+  /// <summary>Op types of the nodes, in the order of NodeNames().</summary>
+  public string[] NodeOpTypes() {
+    var ops = new string[GetNodeCount()];
+    for (int i = 0; i < ops.Length; i++) ops[i] = NodeOpType((ulong)i);
+    return ops;
+  }
+%}
+/* A Run keeps its Model reachable (the C context uses the model; the finalizer must not free it
+ * first). Disposing the model explicitly while a Run of it is alive is the caller's error. */
+%typemap(csconstruct, excode=SWIGEXCODE) qk_swig_run, struct qk_swig_run %{: this($imcall, true) {$excode
+    this.model = model;
+  }%}
+%typemap(cscode) qk_swig_run, struct qk_swig_run %{
+  public bool IsClosed { get { return swigCPtr.Handle == global::System.IntPtr.Zero; } }
+  private Model model;
+  /// <summary>The model this run belongs to (kept reachable while the run is).</summary>
+  public Model Model { get { return model; } }
+  /// <summary>An f32 input {shape}.</summary>
+  public void SetInput(string name, float[] data, long[] shape) { SetInputF32(name, data, shape); }
+  /// <summary>An int64 input {shape}.</summary>
+  public void SetInput(string name, long[] data, long[] shape) { SetInputS64(name, data, shape); }
+  public void Invoke() { Invoke(null); }
+  /// <summary>Shape of an output of the last Invoke.</summary>
+  public long[] OutputShape(string name) {
+    var s = new long[OutputRank(name)];
+    for (int i = 0; i < s.Length; i++) s[i] = OutputDim(name, (ulong)i);
+    return s;
+  }
+  /// <summary>An f32 output of the last Invoke (a converted model's quantized outputs dequantized).</summary>
+  public float[] GetOutput(string name) { return GetOutputF32(name); }
 %}
 
 /* ---- P/Invoke side: exception delegate registered before the first call ------------------ */
+%pragma(csharp) modulecode=%{
+  /// <summary>Names of the registered graph ops (EXPERIMENTAL general-graph API).</summary>
+  public static string[] OpTypes() {
+    var ops = new string[OpCount()];
+    for (int i = 0; i < ops.Length; i++) ops[i] = OpName((ulong)i);
+    return ops;
+  }
+%}
 %pragma(csharp) imclasscode=%{
   [global::System.Runtime.InteropServices.UnmanagedFunctionPointer(
       global::System.Runtime.InteropServices.CallingConvention.StdCall)]

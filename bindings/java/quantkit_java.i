@@ -97,6 +97,13 @@ static jobject qk_java_take_buf(JNIEnv* jenv, qk_swig_buf* b) {
 %rename(castToF32) qkbind_cast_to_f32;
 %rename(sqnr) qkbind_sqnr;
 %rename(isaSupported) qkbind_isa_supported;
+/* General graphs (classes/graph.i): the joined-name forms are wrapped by addInput / addNode
+ * (String[] lists) below; Run.getOutput returns float[]. */
+%rename(opCount) qkbind_op_count;
+%rename(opName) qkbind_op_name;
+%rename(addInputJoined) qk_model::_add_input;
+%rename(addNodeJoined) qk_model::_add_node;
+%rename(getOutputBytes) qk_swig_run::_get_output;
 
 /* Proper Java enums (switch, values(), EnumSet) instead of SWIG's default type-safe-enum classes;
  * their values are compile-time constants (no JNI call per value). */
@@ -175,6 +182,7 @@ QK_JAVA_IN_ARRAY(const void*, bytes, jbyteArray, byte[], Byte)
 QK_JAVA_IN_ARRAY(const void*, raw, jbyteArray, byte[], Byte)
 QK_JAVA_IN_ARRAY(const int32_t*, s32, jintArray, int[], Int)
 QK_JAVA_IN_ARRAY(const uint16_t*, u16, jshortArray, short[], Short)
+QK_JAVA_IN_ARRAY(const int64_t*, i64, jlongArray, long[], Long)
 
 /* ---- short int64 lists (shapes, strides, paddings): long[] copied into a local array ------ */
 /* A list longer than QK_MAX_RANK arrives as QK_MAX_RANK + 1 valid entries, which every C check
@@ -302,6 +310,8 @@ QK_JAVA_CLOSABLE(qk_swig_encoding, delete_Encoding)
 QK_JAVA_CLOSABLE(qk_swig_weight_file, delete_WeightFile)
 QK_JAVA_CLOSABLE(qk_swig_tensor_info, delete_TensorInfo)
 QK_JAVA_CLOSABLE(qk_model, delete_Model)
+QK_JAVA_CLOSABLE(qk_attrs, delete_Attrs)
+QK_JAVA_CLOSABLE(qk_swig_run, delete_Run)
 
 /* ---- default arguments: C-mode SWIG makes no overloads for them, so the short forms ---- */
 %typemap(javacode) qk_swig_qlinear, struct qk_swig_qlinear %{
@@ -360,6 +370,91 @@ QK_JAVA_CLOSABLE(qk_model, delete_Model)
     for (long i = 0, n = getFusedCount(); i < n; i++) names.add(fusedName(i));
     return names;
   }
+
+  /* ---- general graphs (EXPERIMENTAL until 1.1) ---- */
+  /** The space-terminated list classes/graph.i takes; null entries (absent inputs) become "". */
+  static String joinNames(String[] names, boolean allowAbsent, String what) {
+    if (names == null) return "";
+    StringBuilder b = new StringBuilder();
+    for (String n : names) {
+      if (n == null || n.isEmpty()) {
+        if (!allowAbsent) throw new IllegalArgumentException(what + ": names must be non-empty");
+        n = "";
+      } else if (n.indexOf(' ') >= 0) {
+        throw new IllegalArgumentException(what + ": name '" + n + "' contains a space");
+      }
+      b.append(n).append(' ');
+    }
+    return b.toString();
+  }
+  /** An f32 graph input; dims[i] < 0 is symbolic, named dimNames[i] (dimNames may be null when
+   *  every dim is fixed; its other entries are ignored). */
+  public void addInput(String name, long[] dims, String[] dimNames) {
+    addInput(name, DType.QK_DTYPE_F32, dims, dimNames);
+  }
+  public void addInput(String name, DType dtype, long[] dims, String[] dimNames) {
+    String joined = null;
+    if (dimNames != null) {
+      String[] d = new String[dimNames.length];
+      for (int i = 0; i < d.length; i++) d[i] = (dims != null && i < dims.length && dims[i] < 0) ? dimNames[i] : "";
+      joined = joinNames(d, true, "dimNames");
+    }
+    addInputJoined(name, dtype, dims, joined);
+  }
+  /** An f32 constant of shape `shape` (copied). */
+  public void addConstant(String name, float[] data, long[] shape) { addConstantF32(name, data, shape); }
+  /** An int64 constant of shape `shape` (copied). */
+  public void addConstant(String name, long[] data, long[] shape) { addConstantS64(name, data, shape); }
+  /** A node of op `op` (ONNX names, QuantKit.opName(i)); a null or "" input is an absent optional
+   *  input; attrs may be null. */
+  public void addNode(String op, String name, String[] inputs, String[] outputs, Attrs attrs) {
+    addNodeJoined(op, name, joinNames(inputs, true, "inputs"), joinNames(outputs, false, "outputs"), attrs);
+  }
+  public void addNode(String op, String name, String[] inputs, String[] outputs) {
+    addNode(op, name, inputs, outputs, null);
+  }
+  /** Declared shape of a value: -1 for a symbolic dim (its name: valueDimName(value, i)). */
+  public long[] valueShape(String value) {
+    long[] s = new long[(int) valueRank(value)];
+    for (int i = 0; i < s.length; i++) s[i] = valueDim(value, i);
+    return s;
+  }
+  /** Node names in execution order (after convert: with the inserted qk.* nodes). */
+  public java.util.List<String> nodeNames() {
+    java.util.List<String> names = new java.util.ArrayList<>();
+    for (long i = 0, n = getNodeCount(); i < n; i++) names.add(nodeName(i));
+    return names;
+  }
+  /** Op types of the nodes, in the order of nodeNames(). */
+  public java.util.List<String> nodeOpTypes() {
+    java.util.List<String> ops = new java.util.ArrayList<>();
+    for (long i = 0, n = getNodeCount(); i < n; i++) ops.add(nodeOpType(i));
+    return ops;
+  }
+%}
+/* A Run keeps its Model reachable (the C context uses the model; the cleaner must not free it
+ * first). Closing the model explicitly while a Run of it is open is the caller's error. */
+%typemap(javaconstruct) qk_swig_run, struct qk_swig_run {
+    this($imcall, true);
+    this.model = model;
+  }
+%typemap(javacode) qk_swig_run, struct qk_swig_run %{
+  private Model model;
+  /** The model this run belongs to (kept reachable while the run is). */
+  public Model getModel() { return model; }
+  /** An f32 input {shape}. */
+  public void setInput(String name, float[] data, long[] shape) { setInputF32(name, data, shape); }
+  /** An int64 input {shape}. */
+  public void setInput(String name, long[] data, long[] shape) { setInputS64(name, data, shape); }
+  public void invoke() { invoke(null); }
+  /** Shape of an output of the last invoke. */
+  public long[] outputShape(String name) {
+    long[] s = new long[(int) outputRank(name)];
+    for (int i = 0; i < s.length; i++) s[i] = outputDim(name, i);
+    return s;
+  }
+  /** An f32 output of the last invoke (a converted model's quantized outputs dequantized). */
+  public float[] getOutput(String name) { return getOutputF32(name); }
 %}
 %typemap(javacode) qk_swig_weight_file, struct qk_swig_weight_file %{
   /** Memory-mapped, every chunk verified. */
@@ -387,6 +482,14 @@ QK_JAVA_CLOSABLE(qk_model, delete_Model)
 %}
 
 /* The JNI glue is loaded by NativeLoader (jar resources, or System.loadLibrary on Android). */
+%pragma(java) modulecode=%{
+  /** Names of the registered graph ops (EXPERIMENTAL general-graph API). */
+  public static java.util.List<String> opTypes() {
+    java.util.List<String> ops = new java.util.ArrayList<>();
+    for (long i = 0, n = opCount(); i < n; i++) ops.add(opName(i));
+    return ops;
+  }
+%}
 %pragma(java) jniclasscode=%{
   static {
     NativeLoader.load();

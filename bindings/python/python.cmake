@@ -28,7 +28,7 @@ set_target_properties(quantkit_python PROPERTIES
   LIBRARY_OUTPUT_DIRECTORY ${_qk_py_pkg})
 
 # The pure-Python files sit next to the generated ones (copied when they change).
-set(_qk_py_files __init__.py __init__.pyi py.typed _files.py _model.py)
+set(_qk_py_files __init__.py __init__.pyi py.typed _files.py _model.py _graph.py)
 set(_qk_py_copied)
 foreach(f IN LISTS _qk_py_files)
   add_custom_command(OUTPUT ${_qk_py_pkg}/${f}

@@ -39,6 +39,7 @@ static const char* qk_py_typename(int typenum) {
     case NPY_INT32: return "int32";
     case NPY_UINT16: return "uint16";
     case NPY_FLOAT16: return "float16";
+    case NPY_INT64: return "int64";
     default: return "?";
   }
 }
@@ -135,7 +136,8 @@ static PyObject* qk_py_take_buf(qk_swig_buf* b) {
     case QK_DTYPE_BF16: typenum = NPY_UINT16; break;
     case QK_DTYPE_S8: typenum = NPY_INT8; break;
     case QK_DTYPE_S32: typenum = NPY_INT32; break;
-    default: typenum = NPY_UINT8; break;
+    case QK_DTYPE_S64: typenum = NPY_INT64; break;
+    default: typenum = (int)b->dtype == 10 /* QK_DTYPE_BOOL (graph values) */ ? NPY_BOOL : NPY_UINT8; break;
   }
   for (i = 0; i < b->rank; i++) dims[i] = (npy_intp)b->shape[i];
   cap = PyCapsule_New(b->data, "quantkit.buffer", qk_py_capsule_free);
@@ -205,6 +207,23 @@ static PyObject* qk_py_take_buf(qk_swig_buf* b) {
 %rename(sqnr) qkbind_sqnr;
 %rename(isa_supported) qkbind_isa_supported;
 %rename(_fake_quantize_learnable_backward_raw) qkbind_fake_quantize_learnable_backward;
+/* The general-graph API (classes/graph.i): _model.py adds add_input, add_constant, add_node,
+ * run_named, calibrate_named, nodes(), value_shape(), is_graph and quantkit.op_types(). */
+%rename(_is_graph_raw) qk_model::_is_graph;
+%rename(_add_input_raw) qk_model::_add_input;
+%rename(_add_constant_raw) qk_model::_add_constant_raw;
+%ignore qk_model::_add_constant_f32;
+%ignore qk_model::_add_constant_s64;
+%rename(_add_node_raw) qk_model::_add_node;
+%rename(_node_count_raw) qk_model::_get_node_count;
+%rename(_node_name_raw) qk_model::_node_name;
+%rename(_node_op_type_raw) qk_model::_node_op_type;
+%rename(_value_rank_raw) qk_model::_value_rank;
+%rename(_value_dim_raw) qk_model::_value_dim;
+%rename(_value_dim_name_raw) qk_model::_value_dim_name;
+%rename(_value_dtype_raw) qk_model::_value_dtype;
+%rename(_op_count_raw) qkbind_op_count;
+%rename(_op_name_raw) qkbind_op_name;
 
 /* ---- the one error -> exception mapping ------------------------------------------------ */
 %exception {
@@ -273,6 +292,7 @@ QK_PY_FLAT(float, f32, NPY_FLOAT32)
 QK_PY_FLAT(float, f32b, NPY_FLOAT32)
 QK_PY_FLAT(float, opt_f32, NPY_FLOAT32)
 QK_PY_FLAT(int32_t, s32, NPY_INT32)
+QK_PY_FLAT(int64_t, i64, NPY_INT64)
 
 /* ---- raw bytes through the buffer protocol (bytes, bytearray, memoryview, ndarray) ------- */
 %typemap(in) (const void* raw, size_t raw_len) (Py_buffer view, int have_view = 0) {
@@ -434,3 +454,5 @@ QK_PY_CLOSABLE(qk_swig_encoding)
 QK_PY_CLOSABLE(qk_swig_weight_file)
 QK_PY_CLOSABLE(qk_swig_tensor_info)
 QK_PY_CLOSABLE(qk_model)
+QK_PY_CLOSABLE(qk_attrs)
+QK_PY_CLOSABLE(qk_swig_run)

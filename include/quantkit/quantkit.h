@@ -1099,6 +1099,126 @@ QK_API qk_status qk_model_save(const qk_model* model, const char* path);
 /** Loads a model written by qk_model_save(), without re-quantizing: a converted model runs
  *  bit-identically. An inconsistent or hostile graph is QK_ERR_CORRUPT naming the line. */
 QK_API qk_status qk_model_load(const char* path, qk_model** model_out);
+/** qk_model_load() from a file image in memory (`size` bytes at `bytes`, e.g. an embedded asset
+ *  or a download): the same checks and the same model as qk_model_load() on a file holding those
+ *  bytes. The bytes are only read during the call (the model keeps its own copies).
+ *  @return QK_OK, QK_ERR_INVALID_ARGUMENT (NULL bytes or model_out), QK_ERR_CORRUPT (not a model
+ *  file, or a hostile graph, naming the line), QK_ERR_UNSUPPORTED, QK_ERR_OUT_OF_MEMORY. */
+QK_API qk_status qk_model_load_memory(const void* bytes, size_t size, qk_model** model_out);
+
+/* ===================================================================================== */
+/** @defgroup graph General model graphs (EXPERIMENTAL until 1.1)                        */
+/* ===================================================================================== */
+/*
+ * EXPERIMENTAL: the functions of this group may still change (names, arguments, the op set and
+ * the graph text v2) until QuantKit 1.1; they are exported by ABI 1 but not yet frozen, as zstd's
+ * ZSTD_STATIC_LINKING_ONLY section. Define QK_NO_EXPERIMENTAL before including this header to
+ * hide them and stay on the stable API only.
+ *
+ * A graph model (qk_model_create_graph) is a general graph: VALUES (graph inputs of any rank
+ * 0..8 whose dimensions may be symbolic, such as the batch or a sequence length, and are
+ * resolved when the model runs; constants, which hold the weights; node outputs) and NODES that
+ * apply a registered op ("Conv", "MatMul", "Add", ...; ONNX's names and semantics where ONNX has
+ * the op, see docs/MODEL_GRAPH.md for the list, attributes and quantization rules) to input
+ * values. Any number of inputs and outputs. The life cycle and the qconfig calls are the model
+ * group's (qk_model_fuse, qk_model_prepare, qk_model_convert, qk_model_quantize_dynamic,
+ * qk_model_set_activation_observer / _dtype / qk_model_set_weight_scheme / qk_model_set_layer_skip
+ * with a node name or "type:<Op>", qk_model_set_tensor_qparams with a value name, qk_model_save /
+ * qk_model_load), so are qk_model_run() and qk_model_calibrate() for a graph with one f32 input
+ * (shape with the batch) and one output. Several inputs or outputs run through a qk_run context.
+ *
+ * Dtypes of values: f32, s32, s64, bool (QK_DTYPE_BOOL, graph values only), and for constants
+ * also f16, s8, u8. Symbolic dims: dims[i] < 0 with a name in dim_names[i]; equal names are the
+ * same size within one run.
+ */
+#ifndef QK_NO_EXPERIMENTAL
+
+/** A bool graph value (one byte, 0 or 1). Graph values only: no other function takes it. */
+#define QK_DTYPE_BOOL ((qk_dtype)10)
+
+/** Typed attributes of one node: build, pass to qk_model_add_node (copied), destroy. Setting a
+ *  name again replaces its value. Names are 1..64 bytes; lists hold at most 4096 elements. */
+typedef struct qk_attrs qk_attrs;
+QK_API qk_status qk_attrs_create(qk_attrs** attrs_out);
+QK_API void qk_attrs_destroy(qk_attrs* attrs);
+QK_API qk_status qk_attrs_set_int(qk_attrs* attrs, const char* name, int64_t value);
+QK_API qk_status qk_attrs_set_float(qk_attrs* attrs, const char* name, float value);
+QK_API qk_status qk_attrs_set_string(qk_attrs* attrs, const char* name, const char* value);
+/** values may be NULL when count is 0. */
+QK_API qk_status qk_attrs_set_ints(qk_attrs* attrs, const char* name, const int64_t* values, size_t count);
+QK_API qk_status qk_attrs_set_floats(qk_attrs* attrs, const char* name, const float* values, size_t count);
+
+/** Creates an empty FLOAT graph model: no inputs, no nodes. */
+QK_API qk_status qk_model_create_graph(qk_model** model_out);
+/** Adds a graph input. dims[i] >= 0 is a fixed size; dims[i] < 0 is symbolic, named
+ *  dim_names[i] (dim_names may be NULL when no dim is symbolic). dtype: f32, s32, s64, bool. */
+QK_API qk_status qk_model_add_input(qk_model* model, const char* name, qk_dtype dtype, const int64_t* dims,
+                                    const char* const* dim_names, size_t rank);
+/** Adds a constant value (weights, biases, index tensors): `bytes` must be exactly the size of
+ *  dtype x shape; the data is copied once and shared by every run. f32 data must be finite. */
+QK_API qk_status qk_model_add_constant(qk_model* model, const char* name, qk_dtype dtype, const int64_t* shape,
+                                       size_t rank, const void* data, size_t bytes);
+/** Adds a node applying op `op_type` to `inputs` (value names; "" leaves an optional input out)
+ *  and defining the new values `outputs`. attrs may be NULL (no attributes). The op validates
+ *  the attributes, input dtypes and shapes (numpy broadcasting, negative axes, symbolic dims)
+ *  and infers the outputs' before anything changes.
+ *  @return QK_OK, QK_ERR_UNSUPPORTED (unknown op), QK_ERR_NOT_FOUND (unknown input),
+ *  QK_ERR_INVALID_ARGUMENT, QK_ERR_STATE (not FLOAT). */
+QK_API qk_status qk_model_add_node(qk_model* model, const char* op_type, const char* name,
+                                   const char* const* inputs, size_t input_count, const char* const* outputs,
+                                   size_t output_count, const qk_attrs* attrs);
+/** Marks a value as a graph output (in call order). */
+QK_API qk_status qk_model_add_output(qk_model* model, const char* value);
+/** Graph inputs and outputs in the order they were added; names stay valid while the model lives. */
+QK_API qk_status qk_model_input_count(const qk_model* model, size_t* count_out);
+QK_API qk_status qk_model_input_name(const qk_model* model, size_t index, const char** name_out);
+QK_API qk_status qk_model_output_count(const qk_model* model, size_t* count_out);
+QK_API qk_status qk_model_output_name(const qk_model* model, size_t index, const char** name_out);
+/** 1 for a model made by qk_model_create_graph (or loaded from a v2 graph), 0 otherwise. */
+QK_API qk_status qk_model_is_graph(const qk_model* model, int* is_graph_out);
+/** Nodes of a graph model in execution order (after convert: including the inserted
+ *  qk.Quantize / qk.Dequantize / qk.Reorder nodes); name and op type stay valid until the model
+ *  changes or is destroyed. */
+QK_API qk_status qk_model_node_count(const qk_model* model, size_t* count_out);
+QK_API qk_status qk_model_node_info(const qk_model* model, size_t index, const char** name_out,
+                                    const char** op_type_out);
+/** Declared shape of a value: symbolic dims as -1 (their names through dim_names_out, which
+ *  may be NULL; each entry is NULL for a fixed dim). QK_ERR_BUFFER_TOO_SMALL sets *rank_out. */
+QK_API qk_status qk_model_value_shape(const qk_model* model, const char* value, int64_t* dims_out,
+                                      const char** dim_names_out, size_t capacity, size_t* rank_out,
+                                      qk_dtype* dtype_out);
+/** The registered op types: index 0..count-1. */
+QK_API qk_status qk_op_count(size_t* count_out);
+QK_API qk_status qk_op_name(size_t index, const char** name_out);
+
+/** A run of a graph model: inputs by name, invoke, outputs by name. A context belongs to one
+ *  thread; several contexts may run one CONVERTED / DYNAMIC (or FLOAT, unchanged) model at once.
+ *  The model must outlive its contexts. */
+typedef struct qk_run qk_run;
+QK_API qk_status qk_run_create(const qk_model* model, qk_run** run_out);
+QK_API void qk_run_destroy(qk_run* run);
+/** Copies an input (dtype and shape checked against the model at invoke). */
+QK_API qk_status qk_run_set_input(qk_run* run, const char* name, qk_dtype dtype, const void* data, size_t bytes,
+                                  const int64_t* shape, size_t rank);
+/** Runs the model on the inputs set so far (all of them must be set). pool may be NULL. */
+QK_API qk_status qk_run_invoke(qk_run* run, qk_threadpool* pool);
+/** Shape of an output of the last invoke. */
+QK_API qk_status qk_run_output_shape(const qk_run* run, const char* name, int64_t* shape_out, size_t capacity,
+                                     size_t* rank_out);
+/** Copies an output of the last invoke; bytes must be exactly its size (quantized outputs are
+ *  returned dequantized, f32). */
+QK_API qk_status qk_run_get_output(const qk_run* run, const char* name, qk_dtype dtype, void* data, size_t bytes);
+/** Calibrates a PREPARED graph model with the inputs set on `run` (a context of this model). */
+QK_API qk_status qk_model_calibrate_run(qk_model* model, const qk_run* run);
+/** Numeric report of a CONVERTED graph model on the inputs set on `run`: for every node in
+ *  qk_model_node_count() order, the SQNR (dB; +Inf when exact) and max |float - int8| of its first
+ *  output, the float graph against the converted one (NaN for the qk.* nodes convert inserted and
+ *  for non-f32 outputs). Either output may be NULL, not both; capacity >= node count. For a graph
+ *  with one f32 input, qk_model_layer_report() / qk_model_layer_sqnr() give the same numbers. */
+QK_API qk_status qk_model_node_report(const qk_model* model, const qk_run* run, double* sqnr_out,
+                                      double* max_error_out, size_t capacity);
+
+#endif /* QK_NO_EXPERIMENTAL */
 
 #ifdef __cplusplus
 }

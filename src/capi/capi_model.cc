@@ -7,24 +7,37 @@
 
 #include "capi/capi_common.h"
 #include "core/threadpool.h"
+#include "capi/capi_model.h"
+#include "graph/serialize.h"
+#include "model/c_handles.h"
 #include "model/model.h"
-
-struct qk_model {
-  std::unique_ptr<qk::model::Model> m;
-};
 
 namespace {
 
 using qk::model::Model;
 using qk::model::Op;
 
+using qk::capi::is_graph;
+
+constexpr const char* kGraphModel =
+    "this is a graph model (qk_model_create_graph): build it with qk_model_add_node; the layer calls do not apply";
+
 Model& live(qk_model* model) {
   QK_FAIL_IF(model == nullptr, kInvalidArgument, "argument 'model' is NULL");
+  QK_FAIL_IF(!model->m, kUnsupported, "%s", kGraphModel);
   return *model->m;
 }
 const Model& live(const qk_model* model) {
   QK_FAIL_IF(model == nullptr, kInvalidArgument, "argument 'model' is NULL");
+  QK_FAIL_IF(!model->m, kUnsupported, "%s", kGraphModel);
   return *model->m;
+}
+// qconfig calls work on both engines.
+void set_config(qk_model* model, const char* layer, const qk::model::LayerConfig& c) {
+  if (is_graph(model))
+    qk::capi::graph_set_config(model, layer, c);
+  else
+    live(model).set_config(layer, c);
 }
 std::string str(const char* s, const char* what) {
   QK_FAIL_IF(s == nullptr, kInvalidArgument, "argument '%s' is NULL", what);
@@ -41,6 +54,28 @@ void copy_shape(const std::vector<int64_t>& shape, int64_t* shape_out, size_t ca
   QK_FAIL_IF(shape_out == nullptr, kInvalidArgument, "argument 'shape_out' is NULL");
   for (size_t i = 0; i < shape.size(); ++i) shape_out[i] = shape[i];
   *rank_out = shape.size();
+}
+
+// A model file holds a v2 graph (tensor "model.graph.v2") or a layer-API graph (metadata
+// "model.graph"). The reader is opened once to tell; a file that does not open at all is left to
+// the layer loader, whose errors name the problem as before.
+void ck_open(qk_status s) {
+  if (s != QK_OK) throw qk::Error(static_cast<qk::Status>(s), qk_last_error());
+}
+template <typename LoadLayers, typename Open>
+void load_into(qk_model* h, LoadLayers&& load_layers, Open&& open) {
+  qk::QkwReaderPtr r;
+  bool opened = true;
+  try {
+    open(r);
+  } catch (const qk::Error&) {
+    opened = false;
+  }
+  if (opened) {
+    h->g = qk::graph::load_graph(r.get());
+    if (h->g) return;
+  }
+  h->m = load_layers();
 }
 
 }  // namespace
@@ -199,6 +234,11 @@ QK_API qk_status qk_model_set_output(qk_model* model, const char* tensor) {
 
 QK_API qk_status qk_model_get_state(const qk_model* model, qk_model_state* state_out) {
   return QK_GUARD({
+    if (is_graph(model)) {
+      QK_REQUIRE_NOT_NULL(state_out);
+      *state_out = static_cast<qk_model_state>(model->g->state());
+      return;
+    }
     const Model& m = live(model);
     QK_REQUIRE_NOT_NULL(state_out);
     *state_out = static_cast<qk_model_state>(m.state());
@@ -207,6 +247,11 @@ QK_API qk_status qk_model_get_state(const qk_model* model, qk_model_state* state
 
 QK_API qk_status qk_model_layer_count(const qk_model* model, size_t* count_out) {
   return QK_GUARD({
+    if (is_graph(model)) {
+      QK_REQUIRE_NOT_NULL(count_out);
+      *count_out = model->g->nodes().size();
+      return;
+    }
     const Model& m = live(model);
     QK_REQUIRE_NOT_NULL(count_out);
     *count_out = m.layers().size();
@@ -215,6 +260,12 @@ QK_API qk_status qk_model_layer_count(const qk_model* model, size_t* count_out) 
 
 QK_API qk_status qk_model_layer_name(const qk_model* model, size_t index, const char** name_out) {
   return QK_GUARD({
+    if (is_graph(model)) {
+      QK_REQUIRE_NOT_NULL(name_out);
+      QK_FAIL_IF(index >= model->g->nodes().size(), kInvalidArgument, "index %zu >= node count %zu", index, model->g->nodes().size());
+      *name_out = model->g->nodes()[index].name.c_str();
+      return;
+    }
     const Model& m = live(model);
     QK_REQUIRE_NOT_NULL(name_out);
     QK_FAIL_IF(index >= m.layers().size(), kInvalidArgument, "index %zu >= layer count %zu", index,
@@ -236,6 +287,10 @@ QK_API qk_status qk_model_layer_kind(const qk_model* model, size_t index, qk_lay
 QK_API qk_status qk_model_tensor_shape(const qk_model* model, const char* tensor, int64_t* shape_out,
                                        size_t capacity, size_t* rank_out) {
   return QK_GUARD({
+    if (is_graph(model)) {
+      qk::capi::graph_value_shape(model, tensor, shape_out, capacity, rank_out);
+      return;
+    }
     const Model& m = live(model);
     const std::string name = str(tensor, "tensor");
     copy_shape(m.tensor(name).shape, shape_out, capacity, rank_out);
@@ -244,15 +299,33 @@ QK_API qk_status qk_model_tensor_shape(const qk_model* model, const char* tensor
 
 QK_API qk_status qk_model_output_shape(const qk_model* model, int64_t* shape_out, size_t capacity, size_t* rank_out) {
   return QK_GUARD({
+    if (is_graph(model)) {
+      qk::capi::graph_output_shape(model, shape_out, capacity, rank_out);
+      return;
+    }
     const Model& m = live(model);
     copy_shape(m.tensor_at(m.output()).shape, shape_out, capacity, rank_out);
   });
 }
 
-QK_API qk_status qk_model_fuse(qk_model* model) { return QK_GUARD({ live(model).fuse(); }); }
+QK_API qk_status qk_model_fuse(qk_model* model) {
+  return QK_GUARD({
+    if (is_graph(model))
+      model->g->fuse();
+    else
+      live(model).fuse();
+  });
+}
 
 QK_API qk_status qk_model_fused_count(const qk_model* model, size_t* count_out) {
   return QK_GUARD({
+    if (is_graph(model)) {
+      QK_REQUIRE_NOT_NULL(count_out);
+      std::vector<const std::string*> names;
+      qk::capi::graph_fused(model, &names);
+      *count_out = names.size();
+      return;
+    }
     const Model& m = live(model);
     QK_REQUIRE_NOT_NULL(count_out);
     *count_out = m.fused_names().size();
@@ -261,6 +334,14 @@ QK_API qk_status qk_model_fused_count(const qk_model* model, size_t* count_out) 
 
 QK_API qk_status qk_model_fused_name(const qk_model* model, size_t index, const char** name_out) {
   return QK_GUARD({
+    if (is_graph(model)) {
+      QK_REQUIRE_NOT_NULL(name_out);
+      std::vector<const std::string*> names;
+      qk::capi::graph_fused(model, &names);
+      QK_FAIL_IF(index >= names.size(), kInvalidArgument, "index %zu >= fused count %zu", index, names.size());
+      *name_out = names[index]->c_str();
+      return;
+    }
     const Model& m = live(model);
     QK_REQUIRE_NOT_NULL(name_out);
     QK_FAIL_IF(index >= m.fused_names().size(), kInvalidArgument, "index %zu >= fused count %zu", index,
@@ -271,7 +352,7 @@ QK_API qk_status qk_model_fused_name(const qk_model* model, size_t index, const 
 
 QK_API qk_status qk_model_set_activation_observer(qk_model* model, const char* layer, qk_observer_kind kind) {
   return QK_GUARD({
-    Model& m = live(model);
+    QK_REQUIRE_NOT_NULL(model);
     const int k = static_cast<int>(kind);
     QK_FAIL_IF(k != QK_OBSERVER_MINMAX && k != QK_OBSERVER_MOVING_AVERAGE_MINMAX && k != QK_OBSERVER_HISTOGRAM &&
                    k != QK_OBSERVER_PERCENTILE && k != QK_OBSERVER_ENTROPY && k != QK_OBSERVER_MSE,
@@ -279,25 +360,25 @@ QK_API qk_status qk_model_set_activation_observer(qk_model* model, const char* l
     qk::model::LayerConfig c;
     c.has_observer = true;
     c.observer = static_cast<qk::ObserverKind>(k);
-    m.set_config(layer, c);
+    set_config(model, layer, c);
   });
 }
 
 QK_API qk_status qk_model_set_activation_dtype(qk_model* model, const char* layer, qk_dtype dtype) {
   return QK_GUARD({
-    Model& m = live(model);
+    QK_REQUIRE_NOT_NULL(model);
     QK_FAIL_IF(dtype != QK_DTYPE_U8 && dtype != QK_DTYPE_S8, kInvalidArgument,
                "activation dtype %d must be QK_DTYPE_U8 or QK_DTYPE_S8", static_cast<int>(dtype));
     qk::model::LayerConfig c;
     c.has_dtype = true;
     c.act_dtype = static_cast<qk::DType>(dtype);
-    m.set_config(layer, c);
+    set_config(model, layer, c);
   });
 }
 
 QK_API qk_status qk_model_set_weight_scheme(qk_model* model, const char* layer, qk_qscheme scheme) {
   return QK_GUARD({
-    Model& m = live(model);
+    QK_REQUIRE_NOT_NULL(model);
     QK_FAIL_IF(scheme != QK_QSCHEME_PER_CHANNEL_SYMMETRIC && scheme != QK_QSCHEME_PER_TENSOR_SYMMETRIC &&
                    scheme != QK_QSCHEME_PER_TENSOR_AFFINE,
                kInvalidArgument, "weight scheme %d must be per-channel symmetric, per-tensor symmetric or affine",
@@ -305,13 +386,13 @@ QK_API qk_status qk_model_set_weight_scheme(qk_model* model, const char* layer, 
     qk::model::LayerConfig c;
     c.has_scheme = true;
     c.weight_scheme = static_cast<qk::QScheme>(scheme);
-    m.set_config(layer, c);
+    set_config(model, layer, c);
   });
 }
 
 QK_API qk_status qk_model_set_qconfig_preset(qk_model* model, const char* layer, const char* preset) {
   return QK_GUARD({
-    Model& m = live(model);
+    QK_REQUIRE_NOT_NULL(model);
     const std::string p = str(preset, "preset");
     qk::model::LayerConfig c;
     c.has_observer = c.has_dtype = c.has_scheme = true;
@@ -324,25 +405,36 @@ QK_API qk_status qk_model_set_qconfig_preset(qk_model* model, const char* layer,
     } else {
       qk::fail(qk::Status::kInvalidArgument, "unknown qconfig preset '%s' (x86, fbgemm, qnnpack)", p.c_str());
     }
-    m.set_config(layer, c);
+    set_config(model, layer, c);
   });
 }
 
 QK_API qk_status qk_model_set_layer_skip(qk_model* model, const char* layer, int skip) {
   return QK_GUARD({
-    Model& m = live(model);
+    QK_REQUIRE_NOT_NULL(model);
     QK_REQUIRE_NOT_NULL(layer);
     qk::model::LayerConfig c;
     c.has_skip = true;
     c.skip = skip != 0;
-    m.set_config(layer, c);
+    set_config(model, layer, c);
   });
 }
 
-QK_API qk_status qk_model_prepare(qk_model* model) { return QK_GUARD({ live(model).prepare(); }); }
+QK_API qk_status qk_model_prepare(qk_model* model) {
+  return QK_GUARD({
+    if (is_graph(model))
+      model->g->prepare();
+    else
+      live(model).prepare();
+  });
+}
 
 QK_API qk_status qk_model_calibrate(qk_model* model, const float* data, const int64_t* shape, size_t rank) {
   return QK_GUARD({
+    if (is_graph(model)) {
+      qk::capi::graph_calibrate(model, data, shape, rank);
+      return;
+    }
     Model& m = live(model);
     QK_REQUIRE_NOT_NULL(data);
     QK_REQUIRE_NOT_NULL(shape);
@@ -352,6 +444,11 @@ QK_API qk_status qk_model_calibrate(qk_model* model, const float* data, const in
 
 QK_API qk_status qk_model_set_tensor_qparams(qk_model* model, const char* tensor, const qk_qparams* qparams) {
   return QK_GUARD({
+    if (is_graph(model)) {
+      QK_REQUIRE_NOT_NULL(qparams);
+      model->g->set_value_qparams(str(tensor, "tensor"), qparams->qp);
+      return;
+    }
     Model& m = live(model);
     const std::string name = str(tensor, "tensor");
     QK_REQUIRE_NOT_NULL(qparams);
@@ -359,12 +456,30 @@ QK_API qk_status qk_model_set_tensor_qparams(qk_model* model, const char* tensor
   });
 }
 
-QK_API qk_status qk_model_convert(qk_model* model) { return QK_GUARD({ live(model).convert(); }); }
+QK_API qk_status qk_model_convert(qk_model* model) {
+  return QK_GUARD({
+    if (is_graph(model))
+      model->g->convert();
+    else
+      live(model).convert();
+  });
+}
 
-QK_API qk_status qk_model_quantize_dynamic(qk_model* model) { return QK_GUARD({ live(model).quantize_dynamic(); }); }
+QK_API qk_status qk_model_quantize_dynamic(qk_model* model) {
+  return QK_GUARD({
+    if (is_graph(model))
+      model->g->quantize_dynamic();
+    else
+      live(model).quantize_dynamic();
+  });
+}
 
 QK_API qk_status qk_model_get_tensor_qparams(const qk_model* model, const char* tensor, qk_qparams** qparams_out) {
   return QK_GUARD({
+    if (is_graph(model)) {
+      qk::capi::graph_get_qparams(model, tensor, qparams_out);
+      return;
+    }
     const Model& m = live(model);
     const std::string name = str(tensor, "tensor");
     QK_REQUIRE_NOT_NULL(qparams_out);
@@ -380,6 +495,10 @@ QK_API qk_status qk_model_get_tensor_qparams(const qk_model* model, const char* 
 QK_API qk_status qk_model_run(const qk_model* model, const float* input, const int64_t* shape, size_t rank,
                               float* output, size_t output_count, qk_threadpool* pool) {
   return QK_GUARD({
+    if (is_graph(model)) {
+      qk::capi::graph_run(model, input, shape, rank, output, output_count, pool);
+      return;
+    }
     const Model& m = live(model);
     QK_REQUIRE_NOT_NULL(input);
     QK_REQUIRE_NOT_NULL(shape);
@@ -391,6 +510,11 @@ QK_API qk_status qk_model_run(const qk_model* model, const float* input, const i
 QK_API qk_status qk_model_layer_sqnr(const qk_model* model, const float* input, const int64_t* shape, size_t rank,
                                      double* sqnr_out, size_t capacity) {
   return QK_GUARD({
+    if (is_graph(model)) {
+      QK_REQUIRE_NOT_NULL(sqnr_out);
+      qk::capi::graph_layer_report(model, input, shape, rank, sqnr_out, nullptr, capacity);
+      return;
+    }
     const Model& m = live(model);
     QK_REQUIRE_NOT_NULL(input);
     QK_REQUIRE_NOT_NULL(shape);
@@ -401,6 +525,18 @@ QK_API qk_status qk_model_layer_sqnr(const qk_model* model, const float* input, 
 
 QK_API qk_status qk_model_save_observers(const qk_model* model, void* buffer, size_t capacity, size_t* size_out) {
   return QK_GUARD({
+    if (is_graph(model)) {
+      QK_REQUIRE_NOT_NULL(size_out);
+      QK_FAIL_IF(buffer == nullptr && capacity != 0, kInvalidArgument, "argument 'buffer' is NULL with capacity %zu",
+                 capacity);
+      const std::vector<uint8_t> state = model->g->save_observers();
+      *size_out = state.size();
+      if (buffer == nullptr) return;
+      QK_FAIL_IF(capacity < state.size(), kBufferTooSmall, "capacity %zu < %zu bytes of observer state", capacity,
+                 state.size());
+      std::memcpy(buffer, state.data(), state.size());
+      return;
+    }
     const Model& m = live(model);
     QK_REQUIRE_NOT_NULL(size_out);
     QK_FAIL_IF(buffer == nullptr && capacity != 0, kInvalidArgument, "argument 'buffer' is NULL with capacity %zu",
@@ -416,6 +552,11 @@ QK_API qk_status qk_model_save_observers(const qk_model* model, void* buffer, si
 
 QK_API qk_status qk_model_merge_observers(qk_model* model, const void* state, size_t size) {
   return QK_GUARD({
+    if (is_graph(model)) {
+      QK_REQUIRE_NOT_NULL(state);
+      model->g->merge_observers(static_cast<const uint8_t*>(state), size);
+      return;
+    }
     Model& m = live(model);
     QK_REQUIRE_NOT_NULL(state);
     m.merge_observers(static_cast<const uint8_t*>(state), size);
@@ -425,6 +566,10 @@ QK_API qk_status qk_model_merge_observers(qk_model* model, const void* state, si
 QK_API qk_status qk_model_layer_report(const qk_model* model, const float* input, const int64_t* shape, size_t rank,
                                        double* sqnr_out, double* max_error_out, size_t capacity) {
   return QK_GUARD({
+    if (is_graph(model)) {
+      qk::capi::graph_layer_report(model, input, shape, rank, sqnr_out, max_error_out, capacity);
+      return;
+    }
     const Model& m = live(model);
     QK_REQUIRE_NOT_NULL(input);
     QK_REQUIRE_NOT_NULL(shape);
@@ -434,6 +579,10 @@ QK_API qk_status qk_model_layer_report(const qk_model* model, const float* input
 
 QK_API qk_status qk_model_save(const qk_model* model, const char* path) {
   return QK_GUARD({
+    if (is_graph(model)) {
+      qk::capi::graph_save(model, path);
+      return;
+    }
     const Model& m = live(model);
     QK_REQUIRE_NOT_NULL(path);
     m.save(path);
@@ -445,7 +594,19 @@ QK_API qk_status qk_model_load(const char* path, qk_model** model_out) {
     QK_REQUIRE_NOT_NULL(path);
     QK_REQUIRE_NOT_NULL(model_out);
     auto h = std::make_unique<qk_model>();
-    h->m = Model::load(path);
+    load_into(h.get(), [&] { return Model::load(path); },
+              [&](qk::QkwReaderPtr& r) { ck_open(qk_qkw_open_file(path, QK_VERIFY_FULL, 0, qk::out_ptr(r))); });
+    *model_out = h.release();
+  });
+}
+
+QK_API qk_status qk_model_load_memory(const void* bytes, size_t size, qk_model** model_out) {
+  return QK_GUARD({
+    QK_REQUIRE_NOT_NULL(bytes);
+    QK_REQUIRE_NOT_NULL(model_out);
+    auto h = std::make_unique<qk_model>();
+    load_into(h.get(), [&] { return Model::load_memory(bytes, size); },
+              [&](qk::QkwReaderPtr& r) { ck_open(qk_qkw_open_memory(bytes, size, QK_VERIFY_FULL, 0, qk::out_ptr(r))); });
     *model_out = h.release();
   });
 }

@@ -20,6 +20,7 @@ const char* dtype_name(DType dtype) {
     case DType::kU4: return "u4";
     case DType::kS32: return "s32";
     case DType::kS64: return "s64";
+    case DType::kBool: return "bool";
   }
   return "unknown";
 }
@@ -53,7 +54,7 @@ size_t storage_size(DType dtype, uint64_t count) {
     case DType::kS64: bytes = count * 8; break;
     case DType::kF32: case DType::kS32: bytes = count * 4; break;
     case DType::kF16: case DType::kBF16: bytes = count * 2; break;
-    case DType::kS8: case DType::kU8: bytes = count; break;
+    case DType::kS8: case DType::kU8: case DType::kBool: bytes = count; break;
     case DType::kS4: case DType::kU4: bytes = count / 2 + (count & 1); break;
   }
   return static_cast<size_t>(bytes);

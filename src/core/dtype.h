@@ -7,8 +7,9 @@
 
 namespace qk {
 
-enum class DType : int { kF32 = 1, kF16 = 2, kBF16 = 3, kS8 = 4, kU8 = 5, kS4 = 6, kU4 = 7, kS32 = 8, kS64 = 9 };
-// kS64 is storage-only (the weight file): is_valid_dtype() rejects it so that no other API takes it.
+enum class DType : int { kF32 = 1, kF16 = 2, kBF16 = 3, kS8 = 4, kU8 = 5, kS4 = 6, kU4 = 7, kS32 = 8, kS64 = 9, kBool = 10 };
+// kS64 is storage-only (the weight file) and kBool exists for graph values (one byte, 0 or 1):
+// is_valid_dtype() rejects both so that no tensor API takes them.
 
 bool is_valid_dtype(int value);
 const char* dtype_name(DType dtype);

@@ -17,6 +17,8 @@
 #include "core/quant_spec.h"
 #include "observers/observer.h"
 
+struct qk_qkw_reader;  // the public reader handle (quantkit.h); the loader reads through the C API
+
 namespace qk {
 
 class ThreadPool;
@@ -180,9 +182,11 @@ class Model {
   int output() const { return output_; }
   const TensorInfo& tensor_at(int id) const { return tensors_[size_t(id)]; }
 
-  // .qkw (model_io.cc).
+  // .qkw (model_io.cc). load_memory borrows [data, data + size) only during the call and
+  // accepts exactly what load accepts from a file with those bytes.
   void save(const char* path) const;
   static std::unique_ptr<Model> load(const char* path);
+  static std::unique_ptr<Model> load_memory(const void* data, size_t size);
 
  private:
   struct Values;
@@ -200,6 +204,7 @@ class Model {
   void forward_quant(const float* input, size_t n, Values* v, ThreadPool* pool) const;
   size_t check_batch(const int64_t* shape, size_t rank, const char* what) const;
   const float* input_as_nchw(const float* input, size_t n, std::vector<float>* tmp) const;
+  static std::unique_ptr<Model> load_from(const qk_qkw_reader* reader);  // both loads, after open
   void output_from_nchw(const float* src, size_t n, float* output) const;
 
   std::vector<TensorInfo> tensors_;

@@ -14,13 +14,15 @@
 // for quantized conv/linear layers, raw f32 otherwise. Loading rebuilds the graph through the
 // same validated builder calls, so a hostile graph fails like a bad API call would; every such
 // failure is reported as QK_ERR_CORRUPT with the line number. The weight file is used through
-// the public qk_qkw_* API.
+// the public qk_qkw_* API; every handle it gets from that API is owned from the call that makes
+// it (c_handles.h), so a hostile graph that fails half-way leaks nothing.
 #include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <sstream>
 
 #include "core/error.h"
+#include "model/c_handles.h"
 #include "model/model.h"
 #include "quantkit/quantkit.h"
 
@@ -110,14 +112,16 @@ KeyValues parse_kv(const std::vector<std::string>& toks, size_t first) {
 
 class Writer {
  public:
-  explicit Writer(const char* path) { ck(qk_qkw_writer_create(path, &w_), "qk_qkw_writer_create"); }
-  ~Writer() { qk_qkw_writer_destroy(w_); }
+  explicit Writer(const char* path) { ck(qk_qkw_writer_create(path, out_ptr(w_)), "qk_qkw_writer_create"); }
   void raw(const std::string& name, const std::vector<float>& v, const std::vector<int64_t>& shape) {
-    ck(qk_qkw_writer_add_raw(w_, name.c_str(), v.data(), v.size() * sizeof(float), QK_DTYPE_F32, shape.data(),
+    ck(qk_qkw_writer_add_raw(w_.get(), name.c_str(), v.data(), v.size() * sizeof(float), QK_DTYPE_F32, shape.data(),
                              shape.size()),
        name.c_str());
   }
-  qk_qkw_writer* w_ = nullptr;
+  qk_qkw_writer* get() const { return w_.get(); }
+
+ private:
+  QkwWriterPtr w_;
 };
 
 }  // namespace
@@ -151,16 +155,14 @@ void Model::save(const char* path) const {
         const std::string wname = l.name + ".weight";
         if (l.has_wq) {
           g << " wq=1 wscheme=" << int(l.wqp.scheme) << " wrange=" << l.wqp.quant_min << "," << l.wqp.quant_max;
-          qk_qparams* qp = nullptr;
+          QParamsPtr qp;
           ck(qk_qparams_create(QK_DTYPE_S8, static_cast<qk_qscheme>(l.wqp.scheme), 0, 1, l.wqp.scales.data(),
                                l.wqp.zero_points.data(), nullptr, l.wqp.count(), l.wqp.quant_min, l.wqp.quant_max,
-                               &qp),
+                               out_ptr(qp)),
              "weight qparams");
-          const qk_status s =
-              qk_qkw_writer_add_quantized(w.w_, wname.c_str(), l.wq.data(), l.wq.size(), l.wshape.data(),
-                                          l.wshape.size(), qp, l.has_float_weights ? l.w.data() : nullptr);
-          qk_qparams_destroy(qp);
-          ck(s, wname.c_str());
+          ck(qk_qkw_writer_add_quantized(w.get(), wname.c_str(), l.wq.data(), l.wq.size(), l.wshape.data(),
+                                         l.wshape.size(), qp.get(), l.has_float_weights ? l.w.data() : nullptr),
+             wname.c_str());
         } else {
           w.raw(wname, l.w, l.wshape);
         }
@@ -197,15 +199,15 @@ void Model::save(const char* path) const {
   const std::string text = g.str();
   QK_FAIL_IF(text.size() > 65536, kUnsupported, "the graph text is %zu bytes, the metadata limit is 65536",
              text.size());
-  ck(qk_qkw_writer_set_metadata(w.w_, "model.graph", text.c_str()), "model.graph");
-  ck(qk_qkw_writer_finish(w.w_), "qk_qkw_writer_finish");
+  ck(qk_qkw_writer_set_metadata(w.get(), "model.graph", text.c_str()), "model.graph");
+  ck(qk_qkw_writer_finish(w.get()), "qk_qkw_writer_finish");
 }
 
 namespace {
 
+// Tensor lookups for the loader on a reader it does not own.
 struct Reader {
-  qk_qkw_reader* r = nullptr;
-  ~Reader() { qk_qkw_close(r); }
+  const qk_qkw_reader* r;
   size_t find(const std::string& name, const std::vector<int64_t>& shape) const {
     size_t idx = 0;
     const qk_status s = qk_qkw_find(r, name.c_str(), &idx);
@@ -232,8 +234,21 @@ struct Reader {
 
 std::unique_ptr<Model> Model::load(const char* path) {
   QK_FAIL_IF(path == nullptr, kInvalidArgument, "argument 'path' is NULL");
-  Reader rd;
-  ck(qk_qkw_open_file(path, QK_VERIFY_FULL, 0, &rd.r), "qk_qkw_open_file");
+  QkwReaderPtr r;
+  ck(qk_qkw_open_file(path, QK_VERIFY_FULL, 0, out_ptr(r)), "qk_qkw_open_file");
+  return load_from(r.get());
+}
+
+std::unique_ptr<Model> Model::load_memory(const void* data, size_t size) {
+  QK_FAIL_IF(data == nullptr, kInvalidArgument, "argument 'bytes' is NULL");
+  // The same full verification as a file: the two loads differ only in where the bytes come from.
+  QkwReaderPtr r;
+  ck(qk_qkw_open_memory(data, size, QK_VERIFY_FULL, 0, out_ptr(r)), "qk_qkw_open_memory");
+  return load_from(r.get());
+}
+
+std::unique_ptr<Model> Model::load_from(const qk_qkw_reader* reader) {
+  const Reader rd{reader};
   const char* text = nullptr;
   const qk_status ms = qk_qkw_metadata_get(rd.r, "model.graph", &text);
   QK_FAIL_IF(ms == QK_ERR_NOT_FOUND, kCorrupt, "the file has no 'model.graph' metadata (not a model file)");
@@ -307,26 +322,27 @@ std::unique_ptr<Model> Model::load(const char* path) {
               const size_t idx = rd.find(name + ".weight", ws);
               std::vector<int8_t> codes(w.size());
               ck(qk_qkw_read_codes(rd.r, idx, codes.data(), codes.size()), "weight codes");
-              qk_qparams* qp = nullptr;
-              ck(qk_qkw_tensor_qparams(rd.r, idx, &qp), "weight qparams");
-              size_t count = 0;
-              qk_status s = qk_qparams_get_count(qp, &count);
               QParams wqp;
               wqp.dtype = DType::kS8;
-              wqp.scheme = static_cast<QScheme>(parse_int(k.get("wscheme")));
-              QK_FAIL_IF(wqp.scheme != QScheme::kPerChannelSymmetric && wqp.scheme != QScheme::kPerTensorSymmetric &&
-                             wqp.scheme != QScheme::kPerTensorAffine,
-                         kCorrupt, "bad weight scheme");
+              // Compared as an integer: casting an arbitrary value to the enum first would be UB.
+              const int64_t scheme = parse_int(k.get("wscheme"));
+              QK_FAIL_IF(scheme != int64_t(QScheme::kPerChannelSymmetric) &&
+                             scheme != int64_t(QScheme::kPerTensorSymmetric) &&
+                             scheme != int64_t(QScheme::kPerTensorAffine),
+                         kCorrupt, "bad weight scheme wscheme=%lld", (long long)scheme);
+              wqp.scheme = static_cast<QScheme>(scheme);
               wqp.axis = 0;
               const auto range = parse_ints(k.get("wrange"), 2);
               wqp.quant_min = int32_t(std::max<int64_t>(-128, std::min<int64_t>(127, range[0])));
               wqp.quant_max = int32_t(std::max<int64_t>(-128, std::min<int64_t>(127, range[1])));
+              QParamsPtr qp;
+              ck(qk_qkw_tensor_qparams(rd.r, idx, out_ptr(qp)), "weight qparams");
+              size_t count = 0;
+              ck(qk_qparams_get_count(qp.get(), &count), "weight qparams");
               wqp.scales.resize(count);
               wqp.zero_points.resize(count);
-              if (s == QK_OK) s = qk_qparams_get_scales(qp, wqp.scales.data(), count);
-              if (s == QK_OK) s = qk_qparams_get_zero_points(qp, wqp.zero_points.data(), count);
-              qk_qparams_destroy(qp);
-              ck(s, "weight qparams");
+              ck(qk_qparams_get_scales(qp.get(), wqp.scales.data(), count), "weight qparams");
+              ck(qk_qparams_get_zero_points(qp.get(), wqp.zero_points.data(), count), "weight qparams");
               QK_FAIL_IF(count != (is_per_tensor(wqp.scheme) ? 1 : size_t(ws[0])), kCorrupt,
                          "weight qparams count %zu does not fit the scheme", count);
               wqp.validate();

@@ -5,4 +5,5 @@ target_sources(quantkit_core PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/histogram.cc
   ${CMAKE_CURRENT_LIST_DIR}/torch_l2_search.cc
   ${CMAKE_CURRENT_LIST_DIR}/calibration_search.cc
+  ${CMAKE_CURRENT_LIST_DIR}/observer_set.cc
 )

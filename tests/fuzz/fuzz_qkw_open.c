@@ -6,28 +6,16 @@
  * and the modes must agree (LAZY and NONE make the same table checks; a FULL success implies the
  * others; values decoded in different modes are identical).
  *
- * Plain CTest replay: linked with fuzz_qkw_driver.c (test fuzz_qkw_replay, tests/format/format.cmake).
- * libFuzzer build with clang (Debian: apt-get install clang-14 libclang-rt-14-dev):
- *   cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
- *     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQK_BUILD_TESTS=OFF -DQK_BUILD_EXAMPLES=OFF \
- *     -DQK_BUILD_BENCHMARKS=OFF -DQK_BUILD_CLI=OFF -DQK_BUILD_SHARED=OFF \
- *     -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" \
- *     -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined"
- *   cmake --build build-fuzz -j2 --target quantkit_static
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Itests/format -DQKW_FUZZ_RESIGN -c \
- *     tests/fuzz/fuzz_qkw_open.c -o fq.o && clang -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
- *     -Iinclude -c tests/format/qkw_builder.c -o qb.o
- *   clang++ -fsanitize=fuzzer,address,undefined fq.o qb.o build-fuzz/src/libquantkit.a -lzstd -lxxhash \
- *     -lm -lpthread -o fuzz_qkw_open        (clang++: the C++ UBSan runtime is needed)
- *   ./fuzz_qkw_open -max_len=65536 -rss_limit_mb=2048 -max_total_time=300 \
- *     /tmp/qkw_corpus tests/fuzz/corpus/qkw
- * (seeds: make_qkw_corpus tests/fuzz/corpus/qkw). -DQKW_FUZZ_RESIGN adds a custom mutator that
- * re-signs half of the mutants (drop it and qb.o for plain byte-level fuzzing). */
+ * Replayed by CTest (fuzz_qkw_replay: fuzz_driver.c over the corpus make_qkw_corpus writes, plus
+ * tests/fuzz/corpus/qkw) and fuzzed coverage-guided by `make fuzz` (libFuzzer, fuzz_mutator.c).
+ * Mutations: fuzz_qkw_fields.c (extreme values in structured fields; re-signing half the mutants
+ * so they get past meta_xxh64 and the chunk checksums). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_qkw_fields.h"
 #include "quantkit/quantkit.h"
 
 #define QKW_FUZZ_BUDGET (UINT64_C(64) << 20)
@@ -174,15 +162,4 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   return 0;
 }
 
-#ifdef QKW_FUZZ_RESIGN
-/* libFuzzer custom mutator (build with -DQKW_FUZZ_RESIGN and tests/format/qkw_builder.c): every
- * other mutant gets its chunk XXH64s and meta_xxh64 recomputed, so coverage-guided mutations reach
- * the table, placement, frame and codec checks instead of stopping at the checksum. */
-#include "qkw_builder.h"
-size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
-size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size, unsigned int seed) {
-  size = LLVMFuzzerMutate(data, size, max_size);
-  if (seed & 1) qkwb_resign(data, size);
-  return size;
-}
-#endif
+const qk_fuzz_target qk_fuzz_target_info = {"qkw", qkw_fuzz_mutate_field, qkw_fuzz_resign, NULL};

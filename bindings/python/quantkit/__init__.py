@@ -69,7 +69,7 @@ __all__ = [
     "QLinear", "QParams", "QScheme", "QuantKitError", "QuantKitIOError", "QuantSpec", "RequantMode",
     "StateError", "Status", "TensorInfo", "ThreadPool", "UnsupportedError", "VerifyMode", "WeightFile",
     "WeightWriter", "abi_version", "cast_from_f32", "cast_to_f32", "fake_quantize_learnable_backward",
-    "isa_name", "isa_supported", "set_isa", "sqnr", "version",
+    "isa_name", "isa_supported", "op_types", "set_isa", "sqnr", "version",
 ]
 
 
@@ -292,6 +292,7 @@ for _cls in (QuantSpec, QParams, Observer, ThreadPool, PackedWeights, QLinear, D
 del _cls
 
 # Weight-file and model sugar (they need the enums above).
-from . import _files, _model  # noqa: E402,F401
+from . import _files, _model, _graph  # noqa: E402,F401
+from ._graph import op_types  # noqa: E402
 
 __version__ = version()

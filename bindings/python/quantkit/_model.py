@@ -193,6 +193,8 @@ _DOCS = {
     "tensor_qparams": "tensor_qparams(tensor) -> QParams of a tensor of a CONVERTED model.",
     "save_observers": "save_observers() -> uint8 array: the observer states of a PREPARED model.",
     "merge_observers": "merge_observers(state): fold another copy's save_observers() into this one.",
+    "load_memory": "Model.load_memory(data) -> Model from a .qkw image (bytes-like), equal to Model.load "
+                   "on a file holding it; the bytes are not kept.",
     "set_qconfig_preset": "set_qconfig_preset(layer, preset): 'x86'/'fbgemm' or 'qnnpack'.",
 }
 for _name, _doc in _DOCS.items():

@@ -247,6 +247,38 @@ static class QuantKitTests {
     }
   }
 
+  public static void TestModelLoadMemoryEqualsLoad() {
+    // A dynamic model (int8 weights in the file): LoadMemory(bytes) == Load(path), bit for bit.
+    string path = Path.GetTempFileName();
+    var x = new[] { 1f, 1f, 2f, -1f, 0.25f, -3f };
+    var shape = new long[] { 3, 2 };
+    float[] y;
+    try {
+      using (var m = new Model("x", new long[] { 2 })) {
+        m.AddLinear("fc", "x", "h", new[] { 1f, 2f, -3f, 1f }, new long[] { 2, 2 }, new[] { 0.5f, 0f });
+        m.AddRelu("relu", "h", "y");
+        m.QuantizeDynamic();
+        y = m.Run(x, shape);
+        m.Save(path);
+      }
+      byte[] bytes = File.ReadAllBytes(path);
+      using (var a = Model.LoadMemory(bytes))
+      using (var b = Model.Load(path)) {
+        True(a.GetState() == ModelState.QK_MODEL_DYNAMIC, "state");
+        SeqEqual(b.LayerNames(), a.LayerNames(), "layers");
+        SeqEqual(y, a.Run(x, shape), "y from memory");
+        SeqEqual(b.Run(x, shape), a.Run(x, shape), "memory == file");
+      }
+      var damaged = (byte[])bytes.Clone();
+      damaged[damaged.Length / 2] ^= 0x40;
+      Throws((int)Status.QK_ERR_CORRUPT, () => Model.LoadMemory(damaged));
+      Throws((int)Status.QK_ERR_CORRUPT, () => Model.LoadMemory(new byte[0]));
+      Throws(Invalid, () => Model.LoadMemory(null));
+    } finally {
+      File.Delete(path);
+    }
+  }
+
   static long RssKb() {
     foreach (var line in File.ReadAllLines("/proc/self/status"))
       if (line.StartsWith("VmRSS:")) return long.Parse(line.Substring(6).Trim().Split(' ')[0]);
@@ -300,5 +332,73 @@ static class QuantKitTests {
     long grown = RssKb() - before;
     Console.WriteLine("  RSS growth over 10000 cycles: {0} KB", grown);
     True(grown < 20 * 1024, "RSS grew by " + grown + " KB");
+  }
+
+  public static void TestGraphBuildRunQuantizeSaveLoad() {
+    // General graph (EXPERIMENTAL API): x {batch, 3} -> Linear(3 -> 4) -> Relu -> Reshape {batch, 2, 2}
+    // -> Transpose [0, 2, 1] -> y, against C# math; then dynamic int8 and a save/load round trip.
+    True(Array.IndexOf(Qk.OpTypes(), "MatMul") >= 0, "op types");
+    var w = new[] { 1f, 2f, -3f, 0.5f, -1f, 1f, 2f, 0f, 1f, 0.25f, -0.5f, 1f };
+    var b = new[] { 0.5f, 0f, -1f, 0.25f };
+    var x = new[] { 1f, 1f, 2f, -1f, 0.5f, 3f };
+    var xShape = new long[] { 2, 3 };
+    var want = new float[8];
+    for (int n = 0; n < 2; n++)
+      for (int o = 0; o < 4; o++) {
+        float acc = b[o];
+        for (int i = 0; i < 3; i++) acc += x[n * 3 + i] * w[o * 3 + i];
+        want[n * 4 + (o % 2) * 2 + o / 2] = Math.Max(acc, 0);
+      }
+    string path = Path.GetTempFileName();
+    try {
+      using (var m = Model.Graph())
+      using (var perm = new Attrs())
+      using (var shape = new Attrs()) {
+        True(m.IsGraph(), "is graph");
+        m.AddInput("x", new long[] { -1, 3 }, new[] { "batch", null });
+        m.AddConstant("w", w, new long[] { 4, 3 });
+        m.AddConstant("b", b, new long[] { 4 });
+        m.AddNode("Linear", "fc", new[] { "x", "w", "b" }, new[] { "h" });
+        m.AddNode("Relu", "relu", new[] { "h" }, new[] { "hr" });
+        shape.SetInts("shape", new long[] { 0, 2, 2 });
+        m.AddNode("Reshape", "split", new[] { "hr" }, new[] { "h3" }, shape);
+        perm.SetInts("perm", new long[] { 0, 2, 1 });
+        m.AddNode("Transpose", "t", new[] { "h3" }, new[] { "y" }, perm);
+        m.AddOutput("y");
+        SeqEqual(new[] { "fc", "relu", "split", "t" }, m.NodeNames(), "nodes");
+        SeqEqual(new[] { "Linear", "Relu", "Reshape", "Transpose" }, m.NodeOpTypes(), "ops");
+        SeqEqual(new long[] { -1, 2, 2 }, m.ValueShape("y"), "value shape");
+        Equal("batch", m.ValueDimName("y", 0), "dim name");
+        using (var r = new Run(m)) {
+          r.SetInput("x", x, xShape);
+          r.Invoke();
+          SeqEqual(new long[] { 2, 2, 2 }, r.OutputShape("y"), "output shape");
+          float[] y = r.GetOutput("y");
+          for (int i = 0; i < 8; i++) True(Math.Abs(y[i] - want[i]) < 1e-5f, "y[" + i + "]");
+          Throws((int)Status.QK_ERR_NOT_FOUND, () => r.GetOutput("nope"));
+        }
+        Throws((int)Status.QK_ERR_UNSUPPORTED, () => m.AddNode("NoSuchOp", "n", new[] { "x" }, new[] { "z" }));
+        Throws(Invalid, () => perm.SetInts("", new long[] { 0 }));
+        m.QuantizeDynamic();
+        True(m.GetState() == ModelState.QK_MODEL_DYNAMIC, "dynamic");
+        float[] yd;
+        using (var r = new Run(m)) {
+          r.SetInput("x", x, xShape);
+          r.Invoke();
+          yd = r.GetOutput("y");
+          for (int i = 0; i < 8; i++) True(Math.Abs(yd[i] - want[i]) < 0.05f, "dynamic y[" + i + "]");
+        }
+        m.Save(path);
+        using (var loaded = Model.Load(path))
+        using (var r = new Run(loaded)) {
+          True(loaded.IsGraph(), "loaded is graph");
+          r.SetInput("x", x, xShape);
+          r.Invoke();
+          SeqEqual(yd, r.GetOutput("y"), "loaded y");
+        }
+      }
+    } finally {
+      File.Delete(path);
+    }
   }
 }

@@ -327,6 +327,38 @@ public class QuantKitTest {
     expectError(QuantKitException.CLOSED, () -> m.run(new float[2], new long[] {1, 2}));
   }
 
+  @Test
+  public void modelLoadMemoryEqualsLoad() throws Exception {
+    // A dynamic model (int8 weights in the file): loadMemory(bytes) == load(path), bit for bit.
+    Path path = Files.createTempFile("qk_model", ".qkw");
+    float[] x = {1, 1, 2, -1, 0.25f, -3};
+    long[] shape = {3, 2};
+    float[] y;
+    try {
+      try (Model m = new Model("x", new long[] {2})) {
+        m.addLinear("fc", "x", "h", new float[] {1, 2, -3, 1}, new long[] {2, 2}, new float[] {0.5f, 0});
+        m.addRelu("relu", "h", "y");
+        m.quantizeDynamic();
+        y = m.run(x, shape);
+        m.save(path.toString());
+      }
+      byte[] bytes = Files.readAllBytes(path);
+      try (Model a = Model.loadMemory(bytes); Model b = Model.load(path.toString())) {
+        assertEquals(ModelState.QK_MODEL_DYNAMIC, a.getState());
+        assertEquals(b.layerNames(), a.layerNames());
+        assertArrayEquals(y, a.run(x, shape), 0.0f);
+        assertArrayEquals(b.run(x, shape), a.run(x, shape), 0.0f);
+      }
+      byte[] damaged = bytes.clone();
+      damaged[damaged.length / 2] ^= 0x40;
+      expectError(Status.QK_ERR_CORRUPT.swigValue(), () -> Model.loadMemory(damaged));
+      expectError(Status.QK_ERR_CORRUPT.swigValue(), () -> Model.loadMemory(new byte[0]));
+      expectError(INVALID, () -> Model.loadMemory(null));
+    } finally {
+      Files.deleteIfExists(path);
+    }
+  }
+
   private static long rssKb() throws Exception {
     for (String line : Files.readAllLines(Path.of("/proc/self/status")))
       if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", ""));
@@ -380,5 +412,70 @@ public class QuantKitTest {
     long grown = rssKb() - before;
     System.out.println("RSS growth over 10000 create/run/close cycles: " + grown + " KB");
     assertTrue("RSS grew by " + grown + " KB over 10000 cycles", grown < 20 * 1024);
+  }
+
+  @Test
+  public void graphBuildRunQuantizeSaveLoad() throws Exception {
+    // General graph (EXPERIMENTAL API): x {batch, 3} -> Linear(3 -> 4) -> Relu -> Reshape {batch, 2, 2}
+    // -> Transpose [0, 2, 1] -> y, against Java math; then dynamic int8 and a save/load round trip.
+    assertTrue(QuantKit.opTypes().contains("MatMul"));
+    float[] w = {1, 2, -3, 0.5f, -1, 1, 2, 0, 1, 0.25f, -0.5f, 1};
+    float[] b = {0.5f, 0, -1, 0.25f};
+    float[] x = {1, 1, 2, -1, 0.5f, 3};
+    long[] xShape = {2, 3};
+    float[] want = new float[8];
+    for (int n = 0; n < 2; n++)
+      for (int o = 0; o < 4; o++) {
+        float acc = b[o];
+        for (int i = 0; i < 3; i++) acc += x[n * 3 + i] * w[o * 3 + i];
+        // {n, o / 2, o % 2} transposed to {n, o % 2, o / 2}
+        want[n * 4 + (o % 2) * 2 + o / 2] = Math.max(acc, 0);
+      }
+    Path path = Files.createTempFile("qk_graph", ".qkw");
+    try (Model m = Model.graph(); Attrs perm = new Attrs(); Attrs shape = new Attrs()) {
+      assertTrue(m.isGraph());
+      m.addInput("x", new long[] {-1, 3}, new String[] {"batch", null});
+      m.addConstant("w", w, new long[] {4, 3});
+      m.addConstant("b", b, new long[] {4});
+      m.addNode("Linear", "fc", new String[] {"x", "w", "b"}, new String[] {"h"});
+      m.addNode("Relu", "relu", new String[] {"h"}, new String[] {"hr"});
+      shape.setInts("shape", new long[] {0, 2, 2});
+      m.addNode("Reshape", "split", new String[] {"hr"}, new String[] {"h3"}, shape);
+      perm.setInts("perm", new long[] {0, 2, 1});
+      m.addNode("Transpose", "t", new String[] {"h3"}, new String[] {"y"}, perm);
+      m.addOutput("y");
+      assertEquals(Arrays.asList("fc", "relu", "split", "t"), m.nodeNames());
+      assertEquals(Arrays.asList("Linear", "Relu", "Reshape", "Transpose"), m.nodeOpTypes());
+      assertArrayEquals(new long[] {-1, 2, 2}, m.valueShape("y"));
+      assertEquals("batch", m.valueDimName("y", 0));
+      try (Run r = new Run(m)) {
+        r.setInput("x", x, xShape);
+        r.invoke();
+        assertArrayEquals(new long[] {2, 2, 2}, r.outputShape("y"));
+        assertArrayEquals(want, r.getOutput("y"), 1e-5f);
+        expectError(Status.QK_ERR_NOT_FOUND.swigValue(), () -> r.getOutput("nope"));
+      }
+      expectError(Status.QK_ERR_UNSUPPORTED.swigValue(),
+                  () -> m.addNode("NoSuchOp", "n", new String[] {"x"}, new String[] {"z"}));
+      expectError(INVALID, () -> perm.setInts("", new long[] {0}));
+      m.quantizeDynamic();
+      assertEquals(ModelState.QK_MODEL_DYNAMIC, m.getState());
+      float[] yd;
+      try (Run r = new Run(m)) {
+        r.setInput("x", x, xShape);
+        r.invoke();
+        yd = r.getOutput("y");
+        assertArrayEquals(want, yd, 0.05f);
+      }
+      m.save(path.toString());
+      try (Model loaded = Model.load(path.toString()); Run r = new Run(loaded)) {
+        assertTrue(loaded.isGraph());
+        r.setInput("x", x, xShape);
+        r.invoke();
+        assertArrayEquals(yd, r.getOutput("y"), 0.0f);
+      }
+    } finally {
+      Files.deleteIfExists(path);
+    }
   }
 }

@@ -245,6 +245,35 @@ def test_save_load_is_bit_identical(tmp_path, mode):
         assert "model.graph" in f.metadata
 
 
+@pytest.mark.parametrize("mode", ["float", "converted", "dynamic"])
+def test_load_memory_equals_load(tmp_path, mode):
+    x = RNG.uniform(-1, 1, (4, 3, 8, 8)).astype(np.float32)
+    path = tmp_path / f"{mode}.qkw"
+    with every_layer_model() as m:
+        if mode == "converted":
+            m.prepare()
+            m.calibrate(x)
+            m.convert()
+        elif mode == "dynamic":
+            m.quantize_dynamic()
+        y = m.run(x)
+        m.save(path)
+    data = path.read_bytes()
+    # bytes, bytearray and memoryview all work; the model keeps nothing of the buffer
+    for blob in (data, bytearray(data), memoryview(data)):
+        with qk.Model.load_memory(blob) as a, qk.Model.load(path) as b:
+            assert a.state == b.state and a.layer_names == b.layer_names
+            assert a.run(x).tobytes() == y.tobytes() == b.run(x).tobytes()
+    damaged = bytearray(data)
+    damaged[len(damaged) // 2] ^= 0x40
+    with pytest.raises(qk.CorruptDataError):
+        qk.Model.load_memory(damaged)
+    with pytest.raises(qk.CorruptDataError):
+        qk.Model.load_memory(b"")
+    with pytest.raises(TypeError):
+        qk.Model.load_memory(12345)
+
+
 def test_two_threads_share_a_converted_model():
     w = RNG.standard_normal((32, 64)).astype(np.float32)
     x = RNG.standard_normal((256, 64)).astype(np.float32)

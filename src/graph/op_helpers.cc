@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: Apache-2.0
+// Helpers shared by the op files (see graph/op.h).
+#include <cmath>
+#include <cstring>
+
+#include "core/quantize.h"
+#include "graph/op.h"
+
+namespace qk {
+namespace graph {
+
+Dims broadcast_dims(const Dims& a, const Dims& b) {
+  const size_t rank = std::max(a.size(), b.size());
+  Dims out(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    const Dim one = Dim::of(1);
+    const Dim& x = i < rank - a.size() ? one : a[i - (rank - a.size())];
+    const Dim& y = i < rank - b.size() ? one : b[i - (rank - b.size())];
+    if (x == y) {
+      out[i] = x;
+    } else if (x.known() && x.size == 1) {
+      out[i] = y;
+    } else if (y.known() && y.size == 1) {
+      out[i] = x;
+    } else if (!x.known() || !y.known()) {
+      // A symbol against a size other than 1, or two symbols: only the run can tell. Keep the
+      // known size (the run checks the symbol against it).
+      out[i] = x.known() ? x : y;
+    } else {
+      fail(Status::kInvalidArgument, "shapes %s and %s do not broadcast (dimension %zu: %lld vs %lld)",
+           dims_string(a).c_str(), dims_string(b).c_str(), i, (long long)x.size, (long long)y.size);
+    }
+  }
+  return out;
+}
+
+size_t normalize_axis(int64_t axis, size_t rank, const char* what) {
+  const int64_t r = int64_t(rank);
+  QK_FAIL_IF(axis < -r || axis >= r, kInvalidArgument, "%s %lld is outside [-%lld, %lld)", what, (long long)axis,
+             (long long)r, (long long)r);
+  return size_t(axis < 0 ? axis + r : axis);
+}
+
+void require_dtype(const InferContext& ctx, size_t i, DType dtype) {
+  QK_FAIL_IF(i >= ctx.inputs.size() || !ctx.present[i], kInvalidArgument, "input %zu is missing", i);
+  QK_FAIL_IF(ctx.inputs[i].dtype != dtype, kInvalidArgument, "input %zu is %s, expected %s", i,
+             dtype_name(ctx.inputs[i].dtype), dtype_name(dtype));
+}
+
+void require_rank(const InferContext& ctx, size_t i, size_t rank) {
+  QK_FAIL_IF(i >= ctx.inputs.size() || !ctx.present[i], kInvalidArgument, "input %zu is missing", i);
+  QK_FAIL_IF(ctx.inputs[i].dims.size() != rank, kInvalidArgument, "input %zu has rank %zu %s, expected rank %zu", i,
+             ctx.inputs[i].dims.size(), dims_string(ctx.inputs[i].dims).c_str(), rank);
+}
+
+const Tensor& require_constant(const InferContext& ctx, size_t i, const char* what) {
+  QK_FAIL_IF(i >= ctx.inputs.size() || !ctx.present[i], kInvalidArgument, "%s (input %zu) is missing", what, i);
+  QK_FAIL_IF(ctx.constants[i] == nullptr, kInvalidArgument, "%s (input %zu) must be a constant", what, i);
+  return *ctx.constants[i];
+}
+
+Dim derived_dim(const Node& node, size_t output, size_t axis, bool known, int64_t size) {
+  if (known) return Dim::of(size);
+  return Dim::sym(node.name + ":" + std::to_string(output) + ":" + std::to_string(axis));
+}
+
+void infer_same(InferContext& ctx) {
+  QK_FAIL_IF(!ctx.present[0], kInvalidArgument, "input 0 is missing");
+  ctx.outputs[0] = ctx.inputs[0];
+}
+
+void run_unary_float(RunContext& ctx, float (*f)(float)) {
+  const Tensor& x = *ctx.in[0];
+  Tensor& y = *ctx.out[0];
+  QK_FAIL_IF(x.dtype != DType::kF32, kInvalidArgument, "input is %s, expected f32", dtype_name(x.dtype));
+  const float* px = x.data<float>();
+  float* py = y.data<float>();
+  for (uint64_t i = 0, n = x.count(); i < n; ++i) py[i] = f(px[i]);
+}
+
+namespace {
+struct Table {
+  uint8_t map[256];
+};
+}  // namespace
+
+int32_t quantize_value(const QParams& qp, float x) {
+  uint8_t code[1];
+  const int64_t one = 1;
+  const Shape s = Shape::from(&one, 1, "shape");
+  quantize(qp, &x, s, code, 1);
+  return qp.dtype == DType::kS8 ? int32_t(int8_t(code[0])) : int32_t(code[0]);
+}
+
+std::shared_ptr<const void> prepare_table(const PrepareContext& ctx, float (*f)(float)) {
+  return prepare_table_with(ctx, std::function<float(float)>(f));
+}
+
+std::shared_ptr<const void> prepare_table_with(const PrepareContext& ctx, const std::function<float(float)>& f) {
+  const QParams& in = *ctx.in_qp[0];
+  const QParams& out = *ctx.out_qp[0];
+  auto t = std::make_shared<Table>();
+  for (int b = 0; b < 256; ++b) {
+    // Byte b holds code b (u8) or int8_t(b) (s8).
+    const int32_t code = in.dtype == DType::kS8 ? int32_t(int8_t(uint8_t(b))) : b;
+    const int32_t q = quantize_value(out, f(dequantize_value(in, code)));
+    t->map[b] = uint8_t(out.dtype == DType::kS8 ? uint8_t(int8_t(q)) : uint8_t(q));
+  }
+  return t;
+}
+
+void run_table(RunContext& ctx) {
+  const Table& t = *static_cast<const Table*>(ctx.prepared);
+  const Tensor& x = *ctx.in[0];
+  Tensor& y = *ctx.out[0];
+  const uint8_t* px = x.data<uint8_t>();
+  uint8_t* py = y.data<uint8_t>();
+  for (size_t i = 0; i < x.bytes; ++i) py[i] = t.map[px[i]];
+}
+
+Int8Layout layout_any(const Node&, const std::vector<TensorType>&) { return Int8Layout::kAny; }
+Int8Layout layout_nhwc(const Node&, const std::vector<TensorType>&) { return Int8Layout::kNHWC; }
+bool int8_always(const Node&, const std::vector<TensorType>&, const std::vector<const Tensor*>&) { return true; }
+
+}  // namespace graph
+}  // namespace qk
