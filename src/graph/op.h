@@ -140,6 +140,10 @@ std::shared_ptr<const void> prepare_table_with(const PrepareContext& ctx, const 
 void run_table(RunContext& ctx);
 // Same-dtype unary infer (output 0 = input 0's type).
 void infer_same(InferContext& ctx);
+// Two inputs of one numeric dtype (f32, s32, s64), numpy-broadcast: Sub, Mul, Div.
+void infer_numeric_binary(InferContext& ctx);
+// {N, C, spatial...} f32 -> {N, C, 1, ...}: the global pools.
+void infer_global_pool(InferContext& ctx);
 // For ops whose int8 run reads codes element by element (layout-agnostic).
 Int8Layout layout_any(const Node& node, const std::vector<TensorType>& in);
 Int8Layout layout_nhwc(const Node& node, const std::vector<TensorType>& in);

@@ -69,6 +69,30 @@ void infer_same(InferContext& ctx) {
   ctx.outputs[0] = ctx.inputs[0];
 }
 
+void infer_numeric_binary(InferContext& ctx) {
+  for (size_t i = 0; i < 2; ++i) QK_FAIL_IF(!ctx.present[i], kInvalidArgument, "input %zu is missing", i);
+  const DType t = ctx.inputs[0].dtype;
+  QK_FAIL_IF(t != DType::kF32 && t != DType::kS32 && t != DType::kS64, kInvalidArgument,
+             "input 0 is %s, expected f32, s32 or s64", dtype_name(t));
+  require_dtype(ctx, 1, t);
+  ctx.outputs[0].dtype = t;
+  ctx.outputs[0].dims = broadcast_dims(ctx.inputs[0].dims, ctx.inputs[1].dims);
+}
+
+void infer_global_pool(InferContext& ctx) {
+  require_dtype(ctx, 0, DType::kF32);
+  const Dims& x = ctx.inputs[0].dims;
+  QK_FAIL_IF(x.size() < 3, kInvalidArgument, "input %s must be {N, C, spatial...} (rank >= 3)",
+             dims_string(x).c_str());
+  ctx.outputs[0].dtype = DType::kF32;
+  ctx.outputs[0].dims = x;
+  for (size_t i = 2; i < x.size(); ++i) {
+    QK_FAIL_IF(x[i].known() && x[i].size < 1, kInvalidArgument, "input %s has an empty spatial axis",
+               dims_string(x).c_str());
+    ctx.outputs[0].dims[i] = Dim::of(1);
+  }
+}
+
 void run_unary_float(RunContext& ctx, float (*f)(float)) {
   const Tensor& x = *ctx.in[0];
   Tensor& y = *ctx.out[0];

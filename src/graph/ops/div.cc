@@ -16,16 +16,6 @@ namespace graph {
 namespace ops {
 namespace {
 
-bool numeric(DType t) { return t == DType::kF32 || t == DType::kS32 || t == DType::kS64; }
-
-void infer(InferContext& ctx) {
-  for (size_t i = 0; i < 2; ++i) QK_FAIL_IF(!ctx.present[i], kInvalidArgument, "input %zu is missing", i);
-  const DType t = ctx.inputs[0].dtype;
-  QK_FAIL_IF(!numeric(t), kInvalidArgument, "input 0 is %s, expected f32, s32 or s64", dtype_name(t));
-  require_dtype(ctx, 1, t);
-  ctx.outputs[0].dtype = t;
-  ctx.outputs[0].dims = broadcast_dims(ctx.inputs[0].dims, ctx.inputs[1].dims);
-}
 
 template <typename T>
 void int_div(RunContext& ctx) {
@@ -61,7 +51,7 @@ void run_float(RunContext& ctx) {
 
 }  // namespace
 
-extern const OpDef kDiv = {"Div", 2, 2, 1, 1, nullptr, 0, infer, run_float, QuantRule::kFloatOnly, nullptr,
+extern const OpDef kDiv = {"Div", 2, 2, 1, 1, nullptr, 0, infer_numeric_binary, run_float, QuantRule::kFloatOnly, nullptr,
                     nullptr, 0, nullptr, nullptr, nullptr, nullptr, nullptr};
 
 }  // namespace ops

@@ -14,19 +14,6 @@ namespace graph {
 namespace ops {
 namespace {
 
-void infer(InferContext& ctx) {
-  require_dtype(ctx, 0, DType::kF32);
-  const Dims& x = ctx.inputs[0].dims;
-  QK_FAIL_IF(x.size() < 3, kInvalidArgument, "input %s must be {N, C, spatial...} (rank >= 3)",
-             dims_string(x).c_str());
-  ctx.outputs[0].dtype = DType::kF32;
-  ctx.outputs[0].dims = x;
-  for (size_t i = 2; i < x.size(); ++i) {
-    QK_FAIL_IF(x[i].known() && x[i].size < 1, kInvalidArgument, "input %s has an empty spatial axis",
-               dims_string(x).c_str());
-    ctx.outputs[0].dims[i] = Dim::of(1);
-  }
-}
 
 void run_float(RunContext& ctx) {
   const Tensor& xt = *ctx.in[0];
@@ -68,7 +55,7 @@ Int8Layout layout(const Node&, const std::vector<TensorType>& in) {
 
 }  // namespace
 
-extern const OpDef kGlobalMaxPool = {"GlobalMaxPool", 1, 1, 1, 1, nullptr, 0, infer, run_float,
+extern const OpDef kGlobalMaxPool = {"GlobalMaxPool", 1, 1, 1, 1, nullptr, 0, infer_global_pool, run_float,
                                      QuantRule::kKeepsInputQParams, nullptr, int8_always, 0, layout, nullptr,
                                      run_int8, nullptr, nullptr};
 

@@ -16,16 +16,6 @@ namespace graph {
 namespace ops {
 namespace {
 
-bool numeric(DType t) { return t == DType::kF32 || t == DType::kS32 || t == DType::kS64; }
-
-void infer(InferContext& ctx) {
-  for (size_t i = 0; i < 2; ++i) QK_FAIL_IF(!ctx.present[i], kInvalidArgument, "input %zu is missing", i);
-  const DType t = ctx.inputs[0].dtype;
-  QK_FAIL_IF(!numeric(t), kInvalidArgument, "input 0 is %s, expected f32, s32 or s64", dtype_name(t));
-  require_dtype(ctx, 1, t);
-  ctx.outputs[0].dtype = t;
-  ctx.outputs[0].dims = broadcast_dims(ctx.inputs[0].dims, ctx.inputs[1].dims);
-}
 
 template <typename T, typename U>
 void sub_loop(RunContext& ctx) {
@@ -75,7 +65,7 @@ Int8Layout layout(const Node&, const std::vector<TensorType>& in) {
 
 }  // namespace
 
-extern const OpDef kSub = {"Sub", 2, 2, 1, 1, nullptr, 0, infer, run_float, QuantRule::kObservedOutput, nullptr,
+extern const OpDef kSub = {"Sub", 2, 2, 1, 1, nullptr, 0, infer_numeric_binary, run_float, QuantRule::kObservedOutput, nullptr,
                     int8_always, 0, layout, nullptr, run_int8, nullptr, nullptr};
 
 }  // namespace ops
