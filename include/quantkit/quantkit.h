@@ -201,7 +201,9 @@ QK_API void qk_quant_spec_destroy(qk_quant_spec* spec);
  *  range, and span at most 256 values for 8-bit types (16 for 4-bit). */
 QK_API qk_status qk_quant_spec_set_range(qk_quant_spec* spec, int32_t quant_min, int32_t quant_max);
 /** reduce_range: halve the range ([0,127] / [-64,63] under PyTorch). Non-zero enables.
- *  PyTorch rejects reduce_range with symmetric uint8; so do we (QK_ERR_UNSUPPORTED at compute). */
+ *  PyTorch rejects reduce_range with symmetric uint8; so do we (QK_ERR_UNSUPPORTED at compute).
+ *  A custom range is halved with floor division ([-3, 5] -> [-2, 2]); one it leaves with a single
+ *  code ([0, 1] -> [0, 0]) is QK_ERR_INVALID_ARGUMENT wherever the range is used. */
 QK_API qk_status qk_quant_spec_set_reduce_range(qk_quant_spec* spec, int enabled);
 /** Smallest allowed scale (PyTorch eps); finite and > 0. */
 QK_API qk_status qk_quant_spec_set_eps(qk_quant_spec* spec, float eps);

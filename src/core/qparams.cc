@@ -61,6 +61,10 @@ int32_t unsigned_symmetric_zero_point(const QuantSpec& spec, int32_t qmin, int32
   return (qmax + 1) / 2;
 }
 
+int32_t saturate_i32(double v) {
+  return static_cast<int32_t>(std::min(std::max(v, double(INT32_MIN)), double(INT32_MAX)));
+}
+
 void pytorch_qparams(const QuantSpec& spec, int32_t qmin, int32_t qmax, float min_val, float max_val, float* scale,
                      int32_t* zp, float* float_zp) {
   const float min_neg = std::min(min_val, 0.0f);
@@ -76,7 +80,9 @@ void pytorch_qparams(const QuantSpec& spec, int32_t qmin, int32_t qmax, float mi
     if (!(s > eps)) s = 1.0f;
     *scale = s;
     *float_zp = (-1.0f * min_val) / s;
-    *zp = static_cast<int32_t>(std::nearbyint(*float_zp));
+    // The integer companion of the float zero point, saturated: the float one can be far outside
+    // int32 (min == max == -1e30 gives scale 1), where a plain cast is undefined.
+    *zp = saturate_i32(std::nearbyint(static_cast<double>(*float_zp)));
   } else {
     const float s = std::max((max_pos - min_neg) / static_cast<float>(double(qmax) - double(qmin)), eps);
     // torch.round (half to even) of a float32 quotient, then clamp.
@@ -135,7 +141,8 @@ void tflite_qparams(const QuantSpec& spec, int32_t qmin, int32_t qmax, float min
   const float zp_from_min = qmin_f - fmin / s;
   if (zp_from_min < qmin_f) *zp = qmin;
   else if (zp_from_min > qmax_f) *zp = qmax;
-  else *zp = static_cast<int32_t>(std::round(zp_from_min));
+  // Clamped again in double: for s32, float(qmax) rounds up to 2^31, one past the largest int32.
+  else *zp = static_cast<int32_t>(std::min(std::round(static_cast<double>(zp_from_min)), double(qmax)));
   *scale = s;
 }
 

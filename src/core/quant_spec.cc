@@ -66,8 +66,12 @@ void QuantSpec::set_group_size(int64_t value) {
   group_size = value;
 }
 
-// Floor division, as Python's // (PyTorch computes reduced custom ranges with it).
-static int32_t floor_div2(int32_t v) { return v >= 0 ? v / 2 : -((-v + 1) / 2); }
+// Floor division, as Python's // (PyTorch computes reduced custom ranges with it). In 64 bits:
+// -v overflows for INT32_MIN (an s32 custom range may start there).
+static int32_t floor_div2(int32_t v) {
+  const int64_t w = v;
+  return static_cast<int32_t>(w >= 0 ? w / 2 : -((-w + 1) / 2));
+}
 
 void QuantSpec::effective_range(int32_t* quant_min, int32_t* quant_max) const {
   int32_t lo, hi;
@@ -78,6 +82,9 @@ void QuantSpec::effective_range(int32_t* quant_min, int32_t* quant_max) const {
     if (reduce_range) {
       lo = floor_div2(lo);
       hi = floor_div2(hi);
+      // [0, 1] halves to [0, 0]: a one-code range has no scale (PyTorch divides by zero there).
+      QK_FAIL_IF(lo >= hi, kInvalidArgument, "custom range [%d, %d] with reduce_range leaves [%d, %d]: no range left",
+                 custom_min, custom_max, lo, hi);
     }
     *quant_min = lo;
     *quant_max = hi;

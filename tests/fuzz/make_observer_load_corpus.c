@@ -3,8 +3,8 @@
  * (argv[1], created if missing): for every observer kind, the saved state (docs/
  * OBSERVER_STATE.md) after no update, one update, an update with NaN and +-Inf, several updates
  * that grow the range, a merge, a batch of equal values, and with non-default specs and
- * parameters (symmetric s8, custom range, reduce_range, bins, upsample rate, percentile,
- * averaging constant). Small bin counts keep the states small, so mutations hit every field
+ * parameters (symmetric s8, custom range, reduce_range and both, bins, upsample rate,
+ * percentile, averaging constant). Small bin counts keep the states small, so mutations hit every field
  * often. Deterministic: same bytes every run. Run by CTest (fixture fuzz_observer_load_corpus);
  * refresh the committed copy with: make fuzz-corpus */
 #include <errno.h>
@@ -63,7 +63,8 @@ static qk_observer* make(qk_observer_kind kind, qk_dtype dtype, int symmetric, i
   check(qk_quant_spec_create(dtype, scheme, &spec), "spec");
   if (per_channel) check(qk_quant_spec_set_axis(spec, 1), "axis");
   if (custom == 1) check(qk_quant_spec_set_range(spec, dtype == QK_DTYPE_U8 ? 0 : -64, dtype == QK_DTYPE_U8 ? 15 : 63), "range");
-  if (custom == 2) check(qk_quant_spec_set_reduce_range(spec, 1), "reduce_range");
+  if (custom == 2 || custom == 4) check(qk_quant_spec_set_reduce_range(spec, 1), "reduce_range");
+  if (custom == 4) check(qk_quant_spec_set_range(spec, dtype == QK_DTYPE_U8 ? 0 : -64, dtype == QK_DTYPE_U8 ? 15 : 63), "range");
   if (custom == 3) check(qk_quant_spec_set_eps(spec, 1e-3f), "eps");
   qk_observer* obs = NULL;
   check(qk_observer_create(kind, spec, &obs), "create");
@@ -109,14 +110,14 @@ static void kind_states(qk_observer_kind kind, const char* name) {
   save(o, name, "s8_symmetric");
   qk_observer_destroy(o);
 
-  for (int custom = 1; custom <= 3; ++custom) {
-    o = make(kind, custom == 1 ? QK_DTYPE_S8 : QK_DTYPE_U8, 0, per_channel, custom);
+  for (int custom = 1; custom <= 4; ++custom) {
+    o = make(kind, custom == 1 || custom == 4 ? QK_DTYPE_S8 : QK_DTYPE_U8, 0, per_channel, custom);
     if (moving) check(qk_observer_set_param(o, QK_OBSERVER_PARAM_AVERAGING_CONSTANT, 0.5), "averaging");
     if (kind == QK_OBSERVER_HISTOGRAM) check(qk_observer_set_param(o, QK_OBSERVER_PARAM_UPSAMPLE_RATE, 4), "upsample");
     if (kind == QK_OBSERVER_PERCENTILE) check(qk_observer_set_param(o, QK_OBSERVER_PARAM_PERCENTILE, 99.5), "pct");
     update(o, 16, 1.0f, 0.0f, 6);
     update(o, 16, 3.0f, 1.0f, 7);
-    const char* names[4] = {"", "custom_range", "reduce_range", "eps"};
+    const char* names[5] = {"", "custom_range", "reduce_range", "eps", "custom_range_reduced"};
     save(o, name, names[custom]);
     qk_observer_destroy(o);
   }

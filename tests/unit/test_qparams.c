@@ -235,6 +235,36 @@ static void test_qparams_float_zero_point(void** state) {
                 QK_ERR_INVALID_ARGUMENT);
 }
 
+/* Zero points at the edge of int32 (issue 17 fuzzing: both were float -> int casts of values
+ * outside int32, undefined behaviour that clang's UBSan reports). */
+static void test_qparams_extreme_zero_points(void** state) {
+  (void)state;
+  /* TFLite, s32, a range ending at 0: the nudged zero point is qmax, which float(qmax) = 2^31
+   * no longer bounds */
+  qk_quant_spec* s = qk_test_spec(QK_DTYPE_S32, QK_QSCHEME_PER_TENSOR_AFFINE);
+  assert_ok(qk_quant_spec_set_convention(s, QK_CONVENTION_TFLITE));
+  qk_qparams* qp = NULL;
+  float lo = -1.0f, hi = -0.5f;
+  int32_t zp = 0;
+  assert_ok(qk_qparams_compute(s, &lo, &hi, 1, &qp));
+  assert_ok(qk_qparams_get_zero_points(qp, &zp, 1));
+  assert_int_equal(zp, INT32_MAX);
+  qk_qparams_destroy(qp);
+  qk_quant_spec_destroy(s);
+  /* float qparams with min == max == -1e30: scale 1, float zero point 1e30; the integer one
+   * saturates (then clamps to the range) */
+  s = qk_test_spec(QK_DTYPE_U8, QK_QSCHEME_PER_CHANNEL_AFFINE_FLOAT_QPARAMS);
+  lo = hi = -1e30f;
+  assert_ok(qk_qparams_compute(s, &lo, &hi, 1, &qp));
+  float fzp = 0;
+  assert_ok(qk_qparams_get_float_zero_points(qp, &fzp, 1));
+  assert_ok(qk_qparams_get_zero_points(qp, &zp, 1));
+  assert_true(fzp == 1e30f);
+  assert_int_equal(zp, 255);
+  qk_qparams_destroy(qp);
+  qk_quant_spec_destroy(s);
+}
+
 /* Proves range/spec validation and that failures leave outputs untouched. */
 static void test_qparams_validation(void** state) {
   (void)state;
@@ -242,6 +272,26 @@ static void test_qparams_validation(void** state) {
   assert_status(qk_quant_spec_set_range(s, 1, 10), QK_ERR_INVALID_ARGUMENT);   /* must contain 0 */
   assert_status(qk_quant_spec_set_range(s, 0, 256), QK_ERR_INVALID_ARGUMENT);  /* outside u8 */
   assert_status(qk_quant_spec_set_range(s, 0, 0), QK_ERR_INVALID_ARGUMENT);    /* empty */
+  { /* a custom range that reduce_range empties, and reduce_range at INT32_MIN (issue 17 fuzzing) */
+    qk_quant_spec* r = qk_test_spec(QK_DTYPE_U8, QK_QSCHEME_PER_TENSOR_AFFINE);
+    int32_t a = 7, b = 7;
+    assert_ok(qk_quant_spec_set_range(r, 0, 1));
+    assert_ok(qk_quant_spec_set_reduce_range(r, 1));
+    assert_status(qk_quant_spec_get_effective_range(r, &a, &b), QK_ERR_INVALID_ARGUMENT);
+    assert_error_mentions("reduce_range");
+    assert_true(a == 7 && b == 7);
+    qk_observer* o = NULL;
+    assert_status(qk_observer_create(QK_OBSERVER_MSE, r, &o), QK_ERR_INVALID_ARGUMENT);
+    assert_null(o);
+    qk_quant_spec_destroy(r);
+    r = qk_test_spec(QK_DTYPE_S32, QK_QSCHEME_PER_TENSOR_AFFINE);
+    assert_ok(qk_quant_spec_set_range(r, INT32_MIN, INT32_MAX));
+    assert_ok(qk_quant_spec_set_reduce_range(r, 1));
+    assert_ok(qk_quant_spec_get_effective_range(r, &a, &b));
+    assert_int_equal(a, -1073741824); /* floor(INT32_MIN / 2), as Python's // */
+    assert_int_equal(b, 1073741823);
+    qk_quant_spec_destroy(r);
+  }
   assert_status(qk_quant_spec_set_eps(s, 0.0f), QK_ERR_INVALID_ARGUMENT);
   assert_status(qk_quant_spec_set_eps(s, NAN), QK_ERR_INVALID_ARGUMENT);
   assert_status(qk_quant_spec_set_axis(s, 8), QK_ERR_INVALID_ARGUMENT);
@@ -327,6 +377,7 @@ int main(void) {
       cmocka_unit_test(test_qparams_per_group),
       cmocka_unit_test(test_qparams_float_zero_point),
       cmocka_unit_test(test_qparams_validation),
+      cmocka_unit_test(test_qparams_extreme_zero_points),
       cmocka_unit_test(test_spec_clone),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
