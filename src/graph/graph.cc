@@ -224,8 +224,10 @@ void Graph::compact() {
     for (int id : n.outputs) used[size_t(id)] = true;
   }
   // A quantized constant keeps its f32 source (the float view of a converted graph reads it).
-  for (size_t i = 0; i < values_.size(); ++i)
-    if (used[i] && !values_[i].quantized_from.empty()) used[size_t(find_value(values_[i].quantized_from))] = true;
+  for (size_t i = 0; i < values_.size(); ++i) {
+    const int src = used[i] && !values_[i].quantized_from.empty() ? find_value(values_[i].quantized_from) : -1;
+    if (src >= 0) used[size_t(src)] = true;
+  }
   std::vector<int> remap(values_.size(), -1);
   std::vector<Value> kept;
   std::vector<std::shared_ptr<Observer>> obs;

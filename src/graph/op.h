@@ -93,6 +93,12 @@ struct OpDef {
   bool (*supports_dynamic)(const Node& node, const std::vector<TensorType>& in,
                            const std::vector<const Tensor*>& consts);
   void (*run_dynamic)(RunContext& ctx);
+  // kWeighted ops: input `weight_input` (0: none) is a constant weight that convert (and
+  // quantize_dynamic) replaces ONCE by s8 codes with per-channel qparams along `weight_axis`
+  // (negative: from the end; a rank-1 weight is one channel), passes/quantize_weights.cc. The
+  // codes are what a converted .qkw stores; prepare reads them through weight_codes().
+  uint8_t weight_input = 0;
+  int8_t weight_axis = 0;
 };
 
 // Bit 31 of OpDef::float_inputs (opt-in): the marked inputs are float constants to the int8 /
@@ -186,6 +192,23 @@ void for_each_broadcast(const std::vector<int64_t>& out, const std::vector<int64
       idx[k] = 0;
     }
   }
+}
+
+// A weighted op's weight as the weight pass left it: s8 codes (the constant's shape) and their
+// qparams. Checked against the op's axis and the shape (a loaded file could lie); throws
+// kInvalidArgument.
+struct WeightCodes {
+  const int8_t* codes = nullptr;
+  std::vector<int64_t> shape;
+  QParams qp;
+};
+WeightCodes weight_codes(const PrepareContext& ctx);
+// The weight pass's quantization of an f32 weight with `scheme` (per channel along `axis`; the
+// per-tensor form of the scheme for a rank-1 weight): s8 codes into `codes` (sized by the call).
+QParams quantize_weight(const Tensor& w, QScheme scheme, int axis, Tensor* codes);
+// Is input i of an infer context an f32 weight or its int8 codes (both present as f32)?
+inline bool weight_present_as_f32(const InferContext& ctx, size_t i) {
+  return i < ctx.inputs.size() && ctx.present[i] && ctx.inputs[i].dtype == DType::kF32;
 }
 
 // Quantize one float to a per-tensor qparams' code (round half to even, saturating).

@@ -146,5 +146,56 @@ Int8Layout layout_any(const Node&, const std::vector<TensorType>&) { return Int8
 Int8Layout layout_nhwc(const Node&, const std::vector<TensorType>&) { return Int8Layout::kNHWC; }
 bool int8_always(const Node&, const std::vector<TensorType>&, const std::vector<const Tensor*>&) { return true; }
 
+namespace {
+
+// The per-tensor form of a weight scheme (a rank-1 weight is a single channel).
+QScheme per_tensor_form(QScheme s) {
+  if (s == QScheme::kPerChannelSymmetric) return QScheme::kPerTensorSymmetric;
+  if (s == QScheme::kPerChannelAffine) return QScheme::kPerTensorAffine;
+  return s;
+}
+
+}  // namespace
+
+QParams quantize_weight(const Tensor& w, QScheme scheme, int axis, Tensor* codes) {
+  QK_FAIL_IF(w.dtype != DType::kF32 || w.shape.empty() || w.count() == 0, kInvalidArgument,
+             "a weight must be a non-empty f32 tensor of rank >= 1 (got %s %s)", dtype_name(w.dtype),
+             shape_string(w.shape).c_str());
+  QuantSpec spec = QuantSpec::make(DType::kS8, w.shape.size() == 1 ? per_tensor_form(scheme) : scheme);
+  spec.axis = int32_t(normalize_axis(axis, w.shape.size(), "weight axis"));
+  const Shape s = Shape::from(w.shape.data(), w.shape.size(), "weight");
+  const QParams qp = qparams_from_tensor(spec, w.data<float>(), s, nullptr);
+  *codes = Tensor::allocate(DType::kS8, w.shape);
+  quantize(qp, w.data<float>(), s, codes->storage.get(), codes->bytes);
+  return qp;
+}
+
+WeightCodes weight_codes(const PrepareContext& ctx) {
+  const size_t i = ctx.node.op->weight_input;
+  QK_FAIL_IF(i == 0 || i >= ctx.constants.size() || !ctx.constants[i], kInvalidArgument, "the weight is not a constant");
+  const Tensor& w = *ctx.constants[i];
+  const QParams* qp = i < ctx.in_qp.size() ? ctx.in_qp[i] : nullptr;
+  QK_FAIL_IF(w.dtype != DType::kS8 || !qp || qp->dtype != DType::kS8, kInvalidArgument,
+             "the weight is not s8 codes with qparams (the weight pass did not run)");
+  QK_FAIL_IF(w.shape.empty() || w.count() == 0, kInvalidArgument, "the weight is empty");
+  const Shape s = Shape::from(w.shape.data(), w.shape.size(), "weight");
+  if (!is_per_tensor(qp->scheme)) {
+    QK_FAIL_IF(!is_per_channel(qp->scheme) || qp->scheme == QScheme::kPerChannelAffineFloatQParams, kInvalidArgument,
+               "weight qparams must be per tensor or per channel");
+    QK_FAIL_IF(qp->axis != int32_t(normalize_axis(ctx.node.op->weight_axis, w.shape.size(), "weight axis")),
+               kInvalidArgument, "weight qparams are per channel along axis %d, the op quantizes axis %d", qp->axis,
+               int(ctx.node.op->weight_axis));
+  }
+  QK_FAIL_IF(qp->count() != qp->expected_count(s) || qp->zero_points.size() != qp->count(), kInvalidArgument,
+             "the weight %s has %zu scales, expected %llu", shape_string(w.shape).c_str(), qp->count(),
+             (unsigned long long)qp->expected_count(s));
+  qp->validate();
+  WeightCodes c;
+  c.codes = w.data<int8_t>();
+  c.shape = w.shape;
+  c.qp = *qp;
+  return c;
+}
+
 }  // namespace graph
 }  // namespace qk

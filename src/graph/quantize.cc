@@ -74,7 +74,10 @@ void prepare_nodes(Graph& g) {
     ctx.dynamic = n.mode == NodeMode::kDynamic;
     // Static: the node's activation dtype; dynamic: PyTorch's quantize_dynamic (u8 activations).
     ctx.activation_dtype = ctx.dynamic ? DType::kU8 : c.act_dtype;
-    if (ctx.dynamic) std::fill(ctx.in_qp.begin(), ctx.in_qp.end(), nullptr);
+    // Dynamic: activations have no qparams (quantized per run); constants keep theirs (weights).
+    if (ctx.dynamic)
+      for (size_t i = 0; i < n.inputs.size(); ++i)
+        if (n.inputs[i] < 0 || !values[size_t(n.inputs[i])].is_constant()) ctx.in_qp[i] = nullptr;
     try {
       n.prepared = n.op->prepare(ctx);
     } catch (const Error& e) {
@@ -168,6 +171,7 @@ void Graph::convert() {
   g.observers_.clear();
   insert_qdq_pass(g);
   layout_pass(g);
+  quantize_weights_pass(g);
   prepare_nodes(g);
   g.state_ = GraphState::kConverted;
   *this = std::move(g);
@@ -186,6 +190,7 @@ void Graph::quantize_dynamic() {
     if (!weights_constant || !n.op->supports_dynamic(n, input_types(g, n), consts)) continue;
     n.mode = NodeMode::kDynamic;
   }
+  quantize_weights_pass(g);
   prepare_nodes(g);
   g.state_ = GraphState::kDynamic;
   *this = std::move(g);

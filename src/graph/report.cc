@@ -19,8 +19,17 @@ Graph float_view(const Graph& converted) {
   Graph g = converted;
   std::vector<int> alias(g.values().size());
   for (size_t i = 0; i < alias.size(); ++i) alias[i] = int(i);
-  for (size_t i = 0; i < alias.size(); ++i)
-    if (!g.values()[i].quantized_from.empty()) alias[i] = g.find_value(g.values()[i].quantized_from);
+  for (size_t i = 0; i < alias.size(); ++i) {
+    Value& v = g.mutable_values()[i];
+    const int src = v.quantized_from.empty() ? -1 : g.find_value(v.quantized_from);
+    if (src >= 0) {
+      alias[i] = src;
+    } else if (v.is_constant() && v.has_qp && v.constant->dtype != DType::kF32) {
+      // Codes without their f32 source (a loaded model keeps only the int8 weights): the float
+      // view runs on the dequantized codes, so the report shows activation error only.
+      v.constant = std::make_shared<const Tensor>(dequantized(*v.constant, v.qp));
+    }
+  }
   std::vector<Node> kept;
   for (Node& n : g.mutable_nodes()) {
     for (int& id : n.inputs)

@@ -6,7 +6,10 @@
 //   config * | node NAME | type OP   [observer=K] [dtype=D] [scheme=S] [skip=0|1]
 //   input NAME DTYPE RANK DIM...              DIM: a size, or ?SYMBOL
 //   const NAME DTYPE [from=SRC]               data: tensor "const/NAME" (bool stored as u8); from:
-//                                             int8 codes of the f32 constant SRC (converted)
+//                                             int8 codes of the f32 constant SRC (when it is saved)
+//   cqparams NAME DTYPE SCHEME AXIS QMIN QMAX SCALE,... ZP,...   (converted / dynamic: the qparams
+//                                             of a constant's int8 codes, any scheme: weights are
+//                                             per channel)
 //   node OP NAME MODE in=A,,C out=Y,Z [@ATTR=T:VALUE ...]     MODE: f (float), q (int8), d (dynamic)
 //   qparams VALUE DTYPE SCALE ZP QMIN QMAX LAYOUT USER        (converted: every value with qparams;
 //                                             constants' before the nodes)
@@ -14,8 +17,10 @@
 //   output NAME
 //
 // Attribute values: i:INT, f:HEXFLOAT, s:HEXBYTES, I:INT,INT,..., F:HEX,HEX,... Floats are C99
-// hex floats (exact). Converted graphs keep their f32 constants: each int8 node's weights are
-// quantized again at load (deterministic), so a loaded model runs bit-identically.
+// hex floats (exact). Converted and dynamic graphs store weights as the s8 codes convert made
+// (passes/quantize_weights.cc), not their f32 originals: the kernels pack from the same codes
+// at load, so a loaded model runs bit-identically. Files whose q / d nodes still read f32
+// weights (saved before the codes existed) are quantized at load by the same pass.
 #include "graph/serialize.h"
 
 #include <charconv>
@@ -169,6 +174,40 @@ NodeConfig parse_config(const std::vector<std::string>& toks, size_t first) {
   return c;
 }
 
+// cqparams NAME DTYPE SCHEME AXIS QMIN QMAX SCALES ZPS: the qparams of a constant's codes.
+QParams parse_constant_qparams(const std::vector<std::string>& t, const Tensor& codes) {
+  QParams qp;
+  const int64_t dtype = parse_int(t[2]), scheme = parse_int(t[3]), axis = parse_int(t[4]);
+  const int64_t lo = parse_int(t[5]), hi = parse_int(t[6]);
+  QK_FAIL_IF(dtype != int(DType::kU8) && dtype != int(DType::kS8), kCorrupt, "qparams dtype must be u8 or s8");
+  QK_FAIL_IF(scheme != int(QScheme::kPerTensorAffine) && scheme != int(QScheme::kPerTensorSymmetric) &&
+                 scheme != int(QScheme::kPerChannelAffine) && scheme != int(QScheme::kPerChannelSymmetric),
+             kCorrupt, "bad qparams scheme %lld", (long long)scheme);
+  QK_FAIL_IF(codes.dtype != DType(dtype), kCorrupt, "codes are %s, their qparams %s", dtype_name(codes.dtype),
+             dtype_name(DType(dtype)));
+  QK_FAIL_IF(codes.shape.empty() || axis < 0 || axis >= int64_t(codes.shape.size()), kCorrupt, "bad qparams axis");
+  QK_FAIL_IF(lo < -128 || hi > 255 || lo >= hi, kCorrupt, "bad qparams range");
+  qp.dtype = DType(dtype);
+  qp.scheme = QScheme(scheme);
+  qp.axis = int32_t(axis);
+  qp.quant_min = int32_t(lo);
+  qp.quant_max = int32_t(hi);
+  const std::vector<std::string> scales = split(t[7], ','), zps = split(t[8], ',');
+  const Shape shape = Shape::from(codes.shape.data(), codes.shape.size(), "constant");
+  QK_FAIL_IF(scales.size() != qp.expected_count(shape) || zps.size() != scales.size(), kCorrupt,
+             "%zu scales and %zu zero points for %llu channels", scales.size(), zps.size(),
+             (unsigned long long)qp.expected_count(shape));
+  for (const std::string& x : scales) qp.scales.push_back(parse_float(x));
+  for (const std::string& x : zps) {
+    const int64_t z = parse_int(x);
+    QK_FAIL_IF(z < lo || z > hi, kCorrupt, "zero point %lld outside [%lld, %lld]", (long long)z, (long long)lo,
+               (long long)hi);
+    qp.zero_points.push_back(int32_t(z));
+  }
+  qp.validate();
+  return qp;
+}
+
 DType parse_dtype(const std::string& s) {
   const int64_t v = parse_int(s);
   QK_FAIL_IF(v < 1 || v > 10 || v == int(DType::kBF16) || v == int(DType::kS4) || v == int(DType::kU4), kCorrupt,
@@ -178,8 +217,21 @@ DType parse_dtype(const std::string& s) {
 
 }  // namespace
 
+// The constants a file keeps: those a node reads or the graph outputs (not the f32 sources of
+// int8 weights, kept in memory for the report's float view only).
+std::vector<bool> saved_constants(const Graph& g) {
+  std::vector<bool> saved(g.values().size(), false);
+  for (const Node& n : g.nodes())
+    for (int id : n.inputs)
+      if (id >= 0 && g.values()[size_t(id)].is_constant()) saved[size_t(id)] = true;
+  for (int id : g.outputs())
+    if (g.values()[size_t(id)].is_constant()) saved[size_t(id)] = true;
+  return saved;
+}
+
 std::string graph_text(const Graph& g) {
   static const char* const states[] = {"", "float", "prepared", "converted", "dynamic"};
+  const std::vector<bool> saved = saved_constants(g);
   std::ostringstream t;
   t << "qkmodel 2\nstate " << states[int(g.state())] << "\n";
   const std::string d = config_text(g.default_config());
@@ -192,10 +244,13 @@ std::string graph_text(const Graph& g) {
     for (const Dim& x : v.type.dims) t << " " << (x.known() ? std::to_string(x.size) : "?" + x.symbol);
     t << "\n";
   }
-  for (const Value& v : g.values())
-    if (v.is_constant())
-      t << "const " << v.name << " " << int(v.constant->dtype)
-        << (v.quantized_from.empty() ? "" : " from=" + v.quantized_from) << "\n";
+  for (size_t i = 0; i < g.values().size(); ++i) {
+    const Value& v = g.values()[i];
+    if (!saved[i]) continue;
+    const int src = v.quantized_from.empty() ? -1 : g.find_value(v.quantized_from);
+    t << "const " << v.name << " " << int(v.constant->dtype)
+      << (src >= 0 && saved[size_t(src)] ? " from=" + v.quantized_from : "") << "\n";
+  }
   // qparams of constants (quantized operands) before the nodes that read them, the rest after.
   auto qparams_line = [&](const Value& v) {
     QK_FAIL_IF(!is_per_tensor(v.qp.scheme) || v.qp.scales.size() != 1, kInternal, "value '%s': qparams not per tensor",
@@ -204,8 +259,16 @@ std::string graph_text(const Graph& g) {
       << " " << v.qp.quant_min << " " << v.qp.quant_max << " " << (v.layout == Layout::kNHWC ? "nhwc" : "nchw") << " "
       << (v.user_qp ? 1 : 0) << "\n";
   };
-  for (const Value& v : g.values())
-    if (v.has_qp && v.is_constant()) qparams_line(v);
+  for (size_t i = 0; i < g.values().size(); ++i) {
+    const Value& v = g.values()[i];
+    if (!saved[i] || !v.has_qp) continue;
+    t << "cqparams " << v.name << " " << int(v.qp.dtype) << " " << int(v.qp.scheme) << " " << v.qp.axis << " "
+      << v.qp.quant_min << " " << v.qp.quant_max << " ";
+    for (size_t k = 0; k < v.qp.scales.size(); ++k) t << (k ? "," : "") << hexf(v.qp.scales[k]);
+    t << " ";
+    for (size_t k = 0; k < v.qp.zero_points.size(); ++k) t << (k ? "," : "") << v.qp.zero_points[k];
+    t << "\n";
+  }
   for (const Node& n : g.nodes()) {
     t << "node " << n.op->name << " " << n.name << " "
       << (n.mode == NodeMode::kInt8 ? "q" : n.mode == NodeMode::kDynamic ? "d" : "f") << " in=";
@@ -233,8 +296,10 @@ void save_graph(const Graph& g, const char* path) {
   ck(qk_qkw_writer_create(path, out_ptr(w)), "qk_qkw_writer_create");
   const int64_t len = int64_t(text.size());
   ck(qk_qkw_writer_add_raw(w.get(), kGraphTensor, text.data(), text.size(), QK_DTYPE_U8, &len, 1), kGraphTensor);
-  for (const Value& v : g.values()) {
-    if (!v.is_constant()) continue;
+  const std::vector<bool> saved = saved_constants(g);
+  for (size_t i = 0; i < g.values().size(); ++i) {
+    const Value& v = g.values()[i];
+    if (!saved[i]) continue;
     const Tensor& c = *v.constant;
     const qk_dtype dt = c.dtype == DType::kBool ? QK_DTYPE_U8 : static_cast<qk_dtype>(c.dtype);
     const std::string name = kConstPrefix + v.name;
@@ -270,9 +335,10 @@ Tensor read_constant(const qk_qkw_reader* r, const std::string& name, DType dtyp
   return t;
 }
 
-// A converted graph from a file must obey what convert guarantees, or an int8 kernel would read
-// codes that are not there: int8 nodes read quantized values (weights: f32 constants), float
-// nodes read f32 values, rank-4 codes are stored as their readers and writers expect.
+// A converted (or dynamic) graph from a file must obey what convert guarantees, or a kernel would
+// read codes that are not there: int8 nodes read quantized values, int8 and dynamic weighted
+// nodes read s8 weight codes (other float inputs: f32 constants), float nodes read f32 values,
+// rank-4 codes are stored as their readers and writers expect.
 void validate_converted(const Graph& g) {
   const std::vector<Value>& values = g.values();
   for (const Value& v : values) {
@@ -287,6 +353,7 @@ void validate_converted(const Graph& g) {
   }
   for (const Node& n : g.nodes()) {
     const bool int8 = n.mode == NodeMode::kInt8;
+    const bool weighted = n.mode != NodeMode::kFloat && n.op->weight_input != 0;
     const std::string op = n.op->name;
     std::vector<TensorType> in_types;
     for (int id : n.inputs) in_types.push_back(id >= 0 ? values[size_t(id)].type : TensorType{});
@@ -298,6 +365,11 @@ void validate_converted(const Graph& g) {
       if (id < 0) continue;
       const Value& v = values[size_t(id)];
       const bool q = stored_quantized(g, id);
+      if (weighted && i == n.op->weight_input && v.is_constant()) {  // its codes (weight_codes checks them)
+        QK_FAIL_IF(!q || v.constant->dtype != DType::kS8, kCorrupt, "node '%s': weight '%s' is not s8 codes",
+                   n.name.c_str(), v.name.c_str());
+        continue;
+      }
       if (!int8) {
         QK_FAIL_IF(q, kCorrupt, "float node '%s' reads int8 value '%s'", n.name.c_str(), v.name.c_str());
         continue;
@@ -457,6 +529,15 @@ std::unique_ptr<Graph> load_graph(const qk_qkw_reader* r) {
           v.has_qp = true;
           v.layout = q.layout;
         }
+      } else if (kw == "cqparams" && t.size() == 9) {
+        const int id = g->find_value(t[1]);
+        QK_FAIL_IF(id < 0 || !g->values()[size_t(id)].is_constant(), kCorrupt, "cqparams of '%s', not a constant",
+                   t[1].c_str());
+        QK_FAIL_IF(state == GraphState::kFloat, kCorrupt, "qparams in a float model");
+        Value& v = g->mutable_values()[size_t(id)];
+        QK_FAIL_IF(v.has_qp, kCorrupt, "qparams of '%s' twice", t[1].c_str());
+        v.qp = parse_constant_qparams(t, *v.constant);
+        v.has_qp = true;
       } else if (kw == "fused" && t.size() == 3) {
         fused[t[1]] = t[2];
       } else if (kw == "output" && t.size() == 2) {
@@ -492,8 +573,13 @@ std::unique_ptr<Graph> load_graph(const qk_qkw_reader* r) {
     v.layout = kv.second.layout;
     v.user_qp = kv.second.user;
   }
-  if (state == GraphState::kConverted) validate_converted(*g);
   g->set_state(state);
+  try {
+    if (state != GraphState::kFloat) quantize_weights_pass(*g);  // files with f32 weights
+  } catch (const Error& e) {
+    throw Error(Status::kCorrupt, format("model graph: %s", e.what()));
+  }
+  if (state != GraphState::kFloat) validate_converted(*g);
   try {
     prepare_nodes(*g);
   } catch (const Error& e) {

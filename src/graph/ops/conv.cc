@@ -9,7 +9,8 @@
 // bias and clamp), so a network built through the legacy API and through the graph gives the
 // same bits.
 // int8 (kWeighted): the weight is quantized once at convert time with the node's weight scheme
-// (per-channel symmetric on axis 0 by default, as the legacy Model::quantize_weights) and packed
+// (per-channel symmetric on axis 0 by default, as the legacy Model::quantize_weights; the codes
+// are what a converted model stores, passes/quantize_weights.cc) and packed
 // into a QConv2d (ops/qconv2d.h) with the input / output qparams and the clamp. Layout kNHWC for
 // rank 4. Rank-3 codes are stored plain {N, C, L} (the layout pass reorders rank 4 only), so the
 // op moves them to {N, L, C} and back around the NHWC kernel.
@@ -46,9 +47,10 @@ struct Geometry {
   int64_t groups = 1;
 };
 
-// Parses and checks the attributes against the weight (rank 3 or 4, like the input).
+// Parses and checks the attributes against the weight (rank 3 or 4, like the input; f32, or
+// the s8 codes the weight pass made of it).
 Geometry geometry(const Node& n, const Tensor& weight, size_t rank) {
-  QK_FAIL_IF(weight.dtype != DType::kF32 || weight.shape.size() != rank, kInvalidArgument,
+  QK_FAIL_IF((weight.dtype != DType::kF32 && weight.dtype != DType::kS8) || weight.shape.size() != rank, kInvalidArgument,
              "weight must be an f32 tensor of rank %zu {O, C/group, %s} (got %s %s)", rank,
              rank == 3 ? "k" : "kh, kw", dtype_name(weight.dtype), shape_string(weight.shape).c_str());
   for (int64_t d : weight.shape)
@@ -73,6 +75,8 @@ void infer(InferContext& ctx) {
   QK_FAIL_IF(x.size() != 3 && x.size() != 4, kInvalidArgument,
              "input %s must be {N, C, L} (1-D) or {N, C, H, W} (2-D)", dims_string(x).c_str());
   const Tensor& weight = require_constant(ctx, 1, "weight");
+  QK_FAIL_IF(!weight_present_as_f32(ctx, 1), kInvalidArgument, "weight must be an f32 tensor (got %s)",
+             dtype_name(ctx.inputs[1].dtype));
   const Geometry g = geometry(ctx.node, weight, x.size());
   const int64_t O = g.wshape[0];
   QK_FAIL_IF(x[1].known() && x[1].size != g.wshape[1] * g.groups, kInvalidArgument,
@@ -182,24 +186,21 @@ bool is_pointwise(const Geometry& geo) {
 }
 
 std::shared_ptr<const void> prepare(const PrepareContext& ctx) {
-  const Tensor& wt = *ctx.constants[1];
-  const Geometry geo = geometry(ctx.node, wt, wt.shape.size());
-  // Model::quantize_weights: s8 with the node's scheme, axis 0, over the {O, C/g, kh, kw} weight.
-  QuantSpec spec = QuantSpec::make(DType::kS8, ctx.weight_scheme);
-  spec.axis = 0;
-  const Shape ws = Shape::from(geo.wshape, 4, "weight_shape");
-  const QParams wqp = qparams_from_tensor(spec, wt.data<float>(), ws, nullptr);
-  std::vector<int8_t> wq(size_t(wt.count()));
-  quantize(wqp, wt.data<float>(), ws, wq.data(), wq.size());
+  // The s8 codes of the {O, C/g, [kh,] kw} weight, per channel on axis 0 by default (the weight
+  // pass, as the legacy Model::quantize_weights).
+  const WeightCodes w = weight_codes(ctx);
+  const Geometry geo = geometry(ctx.node, *ctx.constants[1], w.shape.size());
+  const int8_t* wq = w.codes;
+  const QParams& wqp = w.qp;
   const float* bias = ctx.constants.size() > 2 && ctx.constants[2] ? ctx.constants[2]->data<float>() : nullptr;
   auto p = std::make_shared<Prepared>();
   if (ctx.dynamic) {
     const size_t O = size_t(geo.wshape[0]), C = size_t(geo.wshape[1]);
-    auto pw = make_packed_weights(wq.data(), O, C, C, wqp, bias, DType::kF32);
+    auto pw = make_packed_weights(wq, O, C, C, wqp, bias, DType::kF32);
     p->dynamic = std::make_shared<DynamicLinear>(pw, ctx.activation_dtype, false);
   } else {
     const ConvGeometry g = int8_geometry(geo, ctx.in_types[0].dims);
-    p->q = std::make_shared<QConv2d>(wq.data(), g, wqp, bias, *ctx.in_qp[0], *ctx.out_qp[0],
+    p->q = std::make_shared<QConv2d>(wq, g, wqp, bias, *ctx.in_qp[0], *ctx.out_qp[0],
                                      ctx.node.attrs.get_float("clip_min", -INFINITY),
                                      ctx.node.attrs.get_float("clip_max", INFINITY), false);
   }
@@ -279,7 +280,7 @@ Int8Layout layout(const Node&, const std::vector<TensorType>& in) {
 
 // Inputs 1 (weight) and 2 (bias) are float constants to the int8 kernel.
 extern const OpDef kConv = {"Conv", 2, 3, 1, 1, kAttrs, 8, infer, run_float, QuantRule::kWeighted, nullptr, supports_int8,
-                     0x6, layout, prepare, run_int8, supports_dynamic, run_dynamic};
+                     0x6, layout, prepare, run_int8, supports_dynamic, run_dynamic, 1, 0};
 
 }  // namespace ops
 }  // namespace graph

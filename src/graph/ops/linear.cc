@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Linear: y = x W^T + b over the last axis of x (any rank >= 1: {F}, {B, F}, {B, T, D}), W a
 // constant {out, in}, b an optional constant {out}, then the optional fused clamp [clip_min,
-// clip_max]. int8: weights quantized once at convert time (per channel by default) and packed
+// clip_max]. int8: weights quantized once at convert time (per channel by default; the s8 codes
+// are what a converted model stores) and packed
 // for the int8 GEMM (ops/qlinear.h); dynamic: ops/dynamic_linear.h (PyTorch's quantize_dynamic).
 #include <Eigen/Core>
 #include <cmath>
@@ -24,8 +25,9 @@ const AttrSpec kAttrs[] = {{"clip_min", AttrType::kFloat, false}, {"clip_max", A
 void infer(InferContext& ctx) {
   require_dtype(ctx, 0, DType::kF32);
   const Tensor& w = require_constant(ctx, 1, "weight");
-  QK_FAIL_IF(w.dtype != DType::kF32 || w.shape.size() != 2, kInvalidArgument, "weight must be an f32 {out, in} matrix (got %s %s)",
-             dtype_name(w.dtype), shape_string(w.shape).c_str());
+  QK_FAIL_IF(!weight_present_as_f32(ctx, 1) || w.shape.size() != 2, kInvalidArgument,
+             "weight must be an f32 {out, in} matrix (got %s %s)", dtype_name(ctx.inputs[1].dtype),
+             shape_string(w.shape).c_str());
   QK_FAIL_IF(w.shape[0] < 1 || w.shape[1] < 1, kInvalidArgument, "weight %s is empty", shape_string(w.shape).c_str());
   const Dims& x = ctx.inputs[0].dims;
   QK_FAIL_IF(x.empty(), kInvalidArgument, "input must have rank >= 1");
@@ -74,16 +76,10 @@ struct Prepared {
 };
 
 std::shared_ptr<const void> prepare(const PrepareContext& ctx) {
-  const Tensor& w = *ctx.constants[1];
+  const WeightCodes w = weight_codes(ctx);  // s8 {out, in}, per channel on axis 0 by default
   const Tensor* b = ctx.constants.size() > 2 ? ctx.constants[2] : nullptr;
-  QuantSpec spec = QuantSpec::make(DType::kS8, ctx.weight_scheme);
-  spec.axis = 0;
-  const Shape ws = Shape::from(w.shape.data(), w.shape.size(), "weight_shape");
-  const QParams wqp = qparams_from_tensor(spec, w.data<float>(), ws, nullptr);
-  std::vector<int8_t> wq(size_t(w.count()));
-  quantize(wqp, w.data<float>(), ws, wq.data(), wq.size());
   const size_t n = size_t(w.shape[0]), k = size_t(w.shape[1]);
-  auto pw = make_packed_weights(wq.data(), n, k, k, wqp, b ? b->data<float>() : nullptr, DType::kF32);
+  auto pw = make_packed_weights(w.codes, n, k, k, w.qp, b ? b->data<float>() : nullptr, DType::kF32);
   auto p = std::make_shared<Prepared>();
   if (ctx.dynamic) {
     p->dynamic = std::make_shared<DynamicLinear>(pw, ctx.activation_dtype, false);
@@ -123,7 +119,7 @@ bool supported(const Node&, const std::vector<TensorType>&, const std::vector<co
 
 // Inputs 1 (weight) and 2 (bias) are float constants to the int8 kernel.
 extern const OpDef kLinear = {"Linear", 2, 3, 1, 1, kAttrs, 2, infer, run_float, QuantRule::kWeighted, nullptr, supported,
-                       0x6, nullptr, prepare, run_int8, supported, run_dynamic};
+                       0x6, nullptr, prepare, run_int8, supported, run_dynamic, 1, 0};
 
 }  // namespace ops
 }  // namespace graph

@@ -6,12 +6,12 @@
 //
 // int8 (QuantRule::kWeighted, output observed in both cases), two cases chosen per node:
 //  - activation x CONSTANT B (rank 2 {K, N}, or 1-D {K}): a Linear whose weights are B^T. B is
-//    quantized once at convert time per output column N (the node's weight_scheme) and packed
+//    quantized once at convert time per output column N (the node's weight_scheme; the weight
+//    pass, whose s8 codes a converted model stores) and packed
 //    for the int8 GEMM (ops/qlinear.h); dynamic quantization runs ops/dynamic_linear.h (what
 //    transformers need). A's rows are contiguous, so every batch dim folds into the GEMM's M.
-//  - activation x activation (attention's Q K^T and P V), or a constant B of rank > 2: both
-//    operands are int8 codes with per-tensor qparams (a constant operand is quantized per tensor
-//    by the Q/DQ pass). The exact integer accumulation
+//  - activation x activation (attention's Q K^T and P V): both operands are int8 codes with
+//    per-tensor qparams (a constant B of rank > 2 keeps the node float). The exact integer accumulation
 //      acc = sum(a*b) - zb*rowsum(a) - za*colsum(b) + K*za*zb  ( = sum((a-za)*(b-zb)) )
 //    is requantized with one float multiplier sa*sb/so, rounded half to even and clamped.
 //  float_inputs marks B with kFloatInputsIfConstant: B is a float weight only when constant.
@@ -94,9 +94,11 @@ void run_float(RunContext& ctx) {
 
 // ---- int8 --------------------------------------------------------------------------------
 
-// A constant B the weighted path takes: f32, rank 1 {K} or 2 {K, N}, not empty.
+// A constant B the weighted path takes: f32 (or, once converted, its s8 codes), rank 1 {K} or 2
+// {K, N}, not empty.
 bool weight_like(const Tensor* b) {
-  return b && b->dtype == DType::kF32 && (b->shape.size() == 1 || b->shape.size() == 2) && b->count() > 0;
+  return b && (b->dtype == DType::kF32 || b->dtype == DType::kS8) && (b->shape.size() == 1 || b->shape.size() == 2) &&
+         b->count() > 0;
 }
 
 bool supports_int8(const Node&, const std::vector<TensorType>&, const std::vector<const Tensor*>& consts) {
@@ -129,19 +131,15 @@ std::shared_ptr<const void> prepare(const PrepareContext& ctx) {
                m, double(qa.scales[0]), double(qb.scales[0]), double(qo.scales[0]));
     return p;
   }
-  // Weights of the GEMM are {N, K} row-major: B^T (a 1-D B {K} is already the single row).
-  const size_t k = size_t(b->shape[0]), n = b->shape.size() == 2 ? size_t(b->shape[1]) : 1;
-  const float* pb = b->data<float>();
-  std::vector<float> wt(n * k);
+  // The weight pass quantized B {K, N} per output column (axis 1; a 1-D B {K} per tensor). The
+  // GEMM takes weights {N, K} row-major: B^T, per channel on axis 0.
+  const WeightCodes w = weight_codes(ctx);
+  const size_t k = size_t(w.shape[0]), n = w.shape.size() == 2 ? size_t(w.shape[1]) : 1;
+  std::vector<int8_t> wq(n * k);
   for (size_t i = 0; i < k; ++i)
-    for (size_t j = 0; j < n; ++j) wt[j * k + i] = pb[i * n + j];
-  QuantSpec spec = QuantSpec::make(DType::kS8, ctx.weight_scheme);
-  spec.axis = 0;  // per output column of B
-  const int64_t wshape[2] = {int64_t(n), int64_t(k)};
-  const Shape ws = Shape::from(wshape, 2, "weight_shape");
-  const QParams wqp = qparams_from_tensor(spec, wt.data(), ws, nullptr);
-  std::vector<int8_t> wq(wt.size());
-  quantize(wqp, wt.data(), ws, wq.data(), wq.size());
+    for (size_t j = 0; j < n; ++j) wq[j * k + i] = w.codes[i * n + j];
+  QParams wqp = w.qp;
+  wqp.axis = 0;
   auto pw = make_packed_weights(wq.data(), n, k, k, wqp, nullptr, DType::kF32);
   if (ctx.dynamic)
     p->dynamic = std::make_shared<DynamicLinear>(pw, ctx.activation_dtype, false);
@@ -225,7 +223,7 @@ void run_dynamic(RunContext& ctx) {
 // Input 1 (B) is a float weight only when it is a constant (kFloatInputsIfConstant).
 extern const OpDef kMatMul = {"MatMul", 2, 2, 1, 1, nullptr, 0, infer, run_float, QuantRule::kWeighted, nullptr,
                        supports_int8, 0x2 | kFloatInputsIfConstant, nullptr, prepare, run_int8, supports_dynamic,
-                       run_dynamic};
+                       run_dynamic, 1, -1};
 
 }  // namespace ops
 }  // namespace graph

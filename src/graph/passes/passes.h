@@ -16,6 +16,9 @@ std::vector<std::string> fuse_pass(Graph& g);
 // insert_qdq.cc: after modes are set, makes every int8 node read quantized values and every
 // float node read f32 values (qk.Quantize / qk.Dequantize nodes, quantized constants).
 void insert_qdq_pass(Graph& g);
+// quantize_weights.cc: the constant weight of each int8 / dynamic weighted node becomes s8
+// codes with per-channel qparams (OpDef::weight_input), quantized once with the node's scheme.
+void quantize_weights_pass(Graph& g);
 // layout_nhwc.cc: rank-4 int8 codes are stored NHWC where the ops take it; qk.Reorder nodes
 // where a consumer needs the other layout.
 void layout_pass(Graph& g);
