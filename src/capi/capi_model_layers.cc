@@ -60,6 +60,9 @@ std::string str(const char* s, const char* what) {
 
 Graph& layers_of(qk_model* model) {
   QK_FAIL_IF(model == nullptr, kInvalidArgument, "argument 'model' is NULL");
+  QK_FAIL_IF(model->m != nullptr, kUnsupported,
+             "this model was loaded from a v1 model file: it runs, quantizes and saves as it is, but takes no new "
+             "layers (build it again with the layer calls)");
   QK_FAIL_IF(!model->g || !model->g->layer_api(), kUnsupported, "%s", kGraphModel);
   return *model->g;
 }
@@ -446,11 +449,15 @@ QK_API qk_status qk_model_add_reshape(qk_model* model, const char* name, const c
 
 QK_API qk_status qk_model_set_io_layout(qk_model* model, qk_layout layout) {
   return QK_GUARD({
-    Graph& g = layers_of(model);
     int v;
     std::memcpy(&v, &layout, sizeof v);  // an out-of-range enum value is read as its int
     QK_FAIL_IF(v != QK_LAYOUT_NCHW && v != QK_LAYOUT_NHWC, kInvalidArgument,
                "layout %d must be QK_LAYOUT_NCHW or QK_LAYOUT_NHWC", v);
+    if (model != nullptr && model->m) {  // a v1 file's model
+      model->m->set_nhwc_io(v == QK_LAYOUT_NHWC);
+      return;
+    }
+    Graph& g = layers_of(model);
     g.require_state(qk::graph::GraphState::kFloat, "set_io_layout");
     g.set_layer_api(v == QK_LAYOUT_NHWC);
   });
@@ -458,8 +465,12 @@ QK_API qk_status qk_model_set_io_layout(qk_model* model, qk_layout layout) {
 
 QK_API qk_status qk_model_set_output(qk_model* model, const char* tensor) {
   return QK_GUARD({
-    Graph& g = layers_of(model);
     const std::string t = str(tensor, "tensor");
+    if (model != nullptr && model->m) {  // a v1 file's model
+      model->m->set_output(t);
+      return;
+    }
+    Graph& g = layers_of(model);
     g.require_state(qk::graph::GraphState::kFloat, "set_output");
     const int id = g.find_value(t);
     QK_FAIL_IF(id < 0 || g.values()[size_t(id)].is_constant(), kNotFound, "unknown tensor '%s'", t.c_str());

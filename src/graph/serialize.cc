@@ -276,7 +276,12 @@ void save_graph(const Graph& g, const char* path) {
     ck(qk_qkw_writer_add_raw(w.get(), name.c_str(), c.storage.get(), c.bytes, dt, c.shape.data(), c.shape.size()),
        name.c_str());
   }
-  if (g.layer_api() && g.state() == GraphState::kConverted) add_layer_weight_codes(w.get(), g);
+  if (g.layer_api()) {
+    if (g.state() == GraphState::kConverted) add_layer_weight_codes(w.get(), g);
+    // Layer-API files keep the "model.graph" key the v1 files had: readers find a model by it,
+    // and a library that only knows v1 reports "qkmodel 2" as an unsupported version.
+    ck(qk_qkw_writer_set_metadata(w.get(), "model.graph", "qkmodel 2\n"), "model.graph");
+  }
   ck(qk_qkw_writer_set_metadata(w.get(), "model.format", "quantkit-graph-v2"), "model.format");
   ck(qk_qkw_writer_finish(w.get()), "qk_qkw_writer_finish");
 }
