@@ -36,11 +36,19 @@ std::string str(const char* s, const char* what) {
 
 Graph& graph_of(qk_model* model) {
   QK_FAIL_IF(model == nullptr, kInvalidArgument, "argument 'model' is NULL");
-  QK_FAIL_IF(!model->g, kUnsupported, "this model was built with the layer API (qk_model_create); graph calls need "
-                                      "a model from qk_model_create_graph");
+  QK_FAIL_IF(!model->g || model->g->layer_api(), kUnsupported,
+             "this model was built with the layer API (qk_model_create); graph calls need "
+             "a model from qk_model_create_graph");
   return *model->g;
 }
 const Graph& graph_of(const qk_model* model) { return graph_of(const_cast<qk_model*>(model)); }
+// The model group's shared helpers below serve graph and layer models alike.
+Graph& any_graph(qk_model* model) {
+  QK_FAIL_IF(model == nullptr, kInvalidArgument, "argument 'model' is NULL");
+  QK_FAIL_IF(!model->g, kInternal, "not a graph");
+  return *model->g;
+}
+const Graph& any_graph(const qk_model* model) { return any_graph(const_cast<qk_model*>(model)); }
 
 // The dtypes a graph value may have (the C enum value, checked without reading a bad enum).
 qk::DType graph_dtype(qk_dtype dtype) {
@@ -86,7 +94,7 @@ void graph_set_config(qk_model* model, const char* node, const qk::model::LayerC
   n.weight_scheme = c.weight_scheme;
   n.has_skip = c.has_skip;
   n.skip = c.skip;
-  graph_of(model).set_config(node, n);
+  any_graph(model).set_config(node, n);
 }
 
 // The single f32 input / single output convenience of qk_model_run and qk_model_calibrate.
@@ -110,13 +118,13 @@ NamedTensors sole_input_tensor(const Graph& g, const float* data, const int64_t*
 }
 
 void graph_calibrate(qk_model* model, const float* data, const int64_t* shape, size_t rank) {
-  Graph& g = graph_of(model);
+  Graph& g = any_graph(model);
   g.calibrate(sole_input_tensor(g, data, shape, rank));
 }
 
 void graph_run(const qk_model* model, const float* input, const int64_t* shape, size_t rank, float* output,
                size_t output_count, qk_threadpool* pool) {
-  const Graph& g = graph_of(model);
+  const Graph& g = any_graph(model);
   QK_FAIL_IF(g.outputs().size() != 1, kInvalidArgument,
              "the model has %zu outputs: use a qk_run context to read them by name", g.outputs().size());
   QK_FAIL_IF(output == nullptr, kInvalidArgument, "argument 'output' is NULL");
@@ -131,7 +139,7 @@ void graph_run(const qk_model* model, const float* input, const int64_t* shape, 
 
 void graph_value_shape(const qk_model* model, const char* value, int64_t* shape_out, size_t capacity,
                        size_t* rank_out) {
-  const graph::Value& v = graph_of(model).value(str(value, "tensor"));
+  const graph::Value& v = any_graph(model).value(str(value, "tensor"));
   QK_REQUIRE_NOT_NULL(rank_out);
   const Dims& d = v.type.dims;
   if (capacity < d.size()) {
@@ -144,13 +152,13 @@ void graph_value_shape(const qk_model* model, const char* value, int64_t* shape_
 }
 
 void graph_output_shape(const qk_model* model, int64_t* shape_out, size_t capacity, size_t* rank_out) {
-  const Graph& g = graph_of(model);
+  const Graph& g = any_graph(model);
   QK_FAIL_IF(g.outputs().empty(), kState, "the model has no outputs");
   graph_value_shape(model, g.values()[size_t(g.outputs()[0])].name.c_str(), shape_out, capacity, rank_out);
 }
 
 void graph_get_qparams(const qk_model* model, const char* value, qk_qparams** qparams_out) {
-  const Graph& g = graph_of(model);
+  const Graph& g = any_graph(model);
   const std::string name = str(value, "tensor");
   QK_REQUIRE_NOT_NULL(qparams_out);
   QK_FAIL_IF(g.state() != graph::GraphState::kConverted, kState, "qparams exist only in a CONVERTED model");
@@ -162,13 +170,13 @@ void graph_get_qparams(const qk_model* model, const char* value, qk_qparams** qp
 }
 
 void graph_fused(const qk_model* model, std::vector<const std::string*>* names) {
-  for (const graph::Node& n : graph_of(model).nodes())
+  for (const graph::Node& n : any_graph(model).nodes())
     if (!n.fused.empty()) names->push_back(&n.fused);
 }
 
 void graph_save(const qk_model* model, const char* path) {
   QK_FAIL_IF(path == nullptr, kInvalidArgument, "argument 'path' is NULL");
-  graph::save_graph(graph_of(model), path);
+  graph::save_graph(any_graph(model), path);
 }
 
 void copy_report(const std::vector<graph::NodeReport>& rep, double* sqnr_out, double* max_error_out,
@@ -184,7 +192,7 @@ void copy_report(const std::vector<graph::NodeReport>& rep, double* sqnr_out, do
 
 void graph_layer_report(const qk_model* model, const float* input, const int64_t* shape, size_t rank,
                         double* sqnr_out, double* max_error_out, size_t capacity) {
-  const Graph& g = graph_of(model);
+  const Graph& g = any_graph(model);
   QK_FAIL_IF(sqnr_out == nullptr && max_error_out == nullptr, kInvalidArgument,
              "arguments 'sqnr_out' and 'max_error_out' are both NULL");
   copy_report(g.node_report(sole_input_tensor(g, input, shape, rank)), sqnr_out, max_error_out, capacity);
@@ -371,7 +379,7 @@ QK_API qk_status qk_model_is_graph(const qk_model* model, int* is_graph_out) {
   return QK_GUARD({
     QK_REQUIRE_NOT_NULL(model);
     QK_REQUIRE_NOT_NULL(is_graph_out);
-    *is_graph_out = model->g ? 1 : 0;
+    *is_graph_out = model->g && !model->g->layer_api() ? 1 : 0;
   });
 }
 

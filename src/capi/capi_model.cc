@@ -2,6 +2,7 @@
 // C shims for model graphs: NULL/enum checks and the exception firewall. The graph validates
 // shapes, names, states and data itself, before changing anything (model/model.h).
 #include <memory>
+#include <vector>
 #include <cstring>
 #include <string>
 
@@ -18,9 +19,15 @@ using qk::model::Model;
 using qk::model::Op;
 
 using qk::capi::is_graph;
+using qk::capi::is_layer_model;
 
 constexpr const char* kGraphModel =
     "this is a graph model (qk_model_create_graph): build it with qk_model_add_node; the layer calls do not apply";
+
+constexpr const char* kNoReport =
+    "layer_report needs the model as converted, not as loaded: a loaded layer model reports no float reference";
+
+// Only a v1 layer model file loaded by qk_model_load reaches the legacy engine.
 
 Model& live(qk_model* model) {
   QK_FAIL_IF(model == nullptr, kInvalidArgument, "argument 'model' is NULL");
@@ -34,7 +41,9 @@ const Model& live(const qk_model* model) {
 }
 // qconfig calls work on both engines.
 void set_config(qk_model* model, const char* layer, const qk::model::LayerConfig& c) {
-  if (is_graph(model))
+  if (is_layer_model(model) && layer != nullptr)
+    qk::capi::graph_set_config(model, qk::capi::graph_config_name(layer).c_str(), c);
+  else if (is_graph(model))
     qk::capi::graph_set_config(model, layer, c);
   else
     live(model).set_config(layer, c);
@@ -56,6 +65,14 @@ void copy_shape(const std::vector<int64_t>& shape, int64_t* shape_out, size_t ca
   *rank_out = shape.size();
 }
 
+// A layer model's value without its leading batch dimension (weights: as they are).
+std::vector<int64_t> sample_shape(const qk::graph::Value& v) {
+  std::vector<int64_t> s;
+  for (size_t i = v.is_constant() ? 0 : 1; i < v.type.dims.size(); ++i)
+    s.push_back(v.type.dims[i].known() ? v.type.dims[i].size : -1);
+  return s;
+}
+
 // A model file holds a v2 graph (tensor "model.graph.v2") or a layer-API graph (metadata
 // "model.graph"). The reader is opened once to tell; a file that does not open at all is left to
 // the layer loader, whose errors name the problem as before.
@@ -73,7 +90,10 @@ void load_into(qk_model* h, LoadLayers&& load_layers, Open&& open) {
   }
   if (opened) {
     h->g = qk::graph::load_graph(r.get());
-    if (h->g) return;
+    if (h->g) {
+      h->loaded_converted = h->g->layer_api() && h->g->state() != qk::graph::GraphState::kFloat;
+      return;
+    }
   }
   h->m = load_layers();
 }
@@ -82,154 +102,14 @@ void load_into(qk_model* h, LoadLayers&& load_layers, Open&& open) {
 
 extern "C" {
 
-QK_API qk_status qk_model_create(const char* input_name, const int64_t* sample_shape, size_t rank,
-                                 qk_model** model_out) {
-  return QK_GUARD({
-    const std::string name = str(input_name, "input_name");
-    QK_REQUIRE_NOT_NULL(model_out);
-    auto h = std::make_unique<qk_model>();
-    h->m = std::make_unique<Model>(name, sample_shape, rank);
-    *model_out = h.release();
-  });
-}
-
 QK_API void qk_model_destroy(qk_model* model) { delete model; }
-
-QK_API qk_status qk_model_add_conv2d(qk_model* model, const char* name, const char* input, const char* output,
-                                     const float* weight, const int64_t weight_shape[4], const float* bias,
-                                     const int64_t stride[2], const int64_t padding[4], const int64_t dilation[2],
-                                     int64_t groups) {
-  return QK_GUARD({
-    Model& m = live(model);
-    QK_REQUIRE_NOT_NULL(weight);
-    QK_REQUIRE_NOT_NULL(weight_shape);
-    QK_REQUIRE_NOT_NULL(stride);
-    QK_REQUIRE_NOT_NULL(padding);
-    QK_REQUIRE_NOT_NULL(dilation);
-    m.add_conv2d(str(name, "name"), str(input, "input"), str(output, "output"), weight, weight_shape, bias, stride,
-                 padding, dilation, groups);
-  });
-}
-
-QK_API qk_status qk_model_add_linear(qk_model* model, const char* name, const char* input, const char* output,
-                                     const float* weight, int64_t out_features, int64_t in_features,
-                                     const float* bias) {
-  return QK_GUARD({
-    Model& m = live(model);
-    QK_REQUIRE_NOT_NULL(weight);
-    m.add_linear(str(name, "name"), str(input, "input"), str(output, "output"), weight, out_features, in_features,
-                 bias);
-  });
-}
-
-QK_API qk_status qk_model_add_batchnorm(qk_model* model, const char* name, const char* input, const char* output,
-                                        int64_t channels, const float* mean, const float* var, const float* gamma,
-                                        const float* beta, float eps) {
-  return QK_GUARD({
-    Model& m = live(model);
-    QK_REQUIRE_NOT_NULL(mean);
-    QK_REQUIRE_NOT_NULL(var);
-    m.add_batchnorm(str(name, "name"), str(input, "input"), str(output, "output"), channels, mean, var, gamma, beta,
-                    eps);
-  });
-}
-
-#define QK_MODEL_SIMPLE(fn, op)                                                                            \
-  QK_API qk_status fn(qk_model* model, const char* name, const char* input, const char* output) {         \
-    return QK_GUARD({ live(model).add_simple(op, str(name, "name"), {str(input, "input")}, str(output, "output")); }); \
-  }
-QK_MODEL_SIMPLE(qk_model_add_relu, Op::kRelu)
-QK_MODEL_SIMPLE(qk_model_add_global_avg_pool2d, Op::kGlobalAvgPool2d)
-QK_MODEL_SIMPLE(qk_model_add_flatten, Op::kFlatten)
-QK_MODEL_SIMPLE(qk_model_add_dropout, Op::kDropout)
-QK_MODEL_SIMPLE(qk_model_add_softmax, Op::kSoftmax)
-QK_MODEL_SIMPLE(qk_model_add_sigmoid, Op::kSigmoid)
-QK_MODEL_SIMPLE(qk_model_add_hardswish, Op::kHardswish)
-#undef QK_MODEL_SIMPLE
-
-QK_API qk_status qk_model_add_hardtanh(qk_model* model, const char* name, const char* input, const char* output,
-                                       float min_value, float max_value) {
-  return QK_GUARD(
-      { live(model).add_hardtanh(str(name, "name"), str(input, "input"), str(output, "output"), min_value, max_value); });
-}
-
-QK_API qk_status qk_model_add_max_pool2d(qk_model* model, const char* name, const char* input, const char* output,
-                                         const int64_t kernel[2], const int64_t stride[2], const int64_t padding[4],
-                                         const int64_t dilation[2]) {
-  return QK_GUARD({
-    Model& m = live(model);
-    QK_REQUIRE_NOT_NULL(kernel);
-    QK_REQUIRE_NOT_NULL(stride);
-    QK_REQUIRE_NOT_NULL(padding);
-    QK_REQUIRE_NOT_NULL(dilation);
-    m.add_pool(Op::kMaxPool2d, str(name, "name"), str(input, "input"), str(output, "output"), kernel, stride, padding,
-               dilation, false);
-  });
-}
-
-QK_API qk_status qk_model_add_avg_pool2d(qk_model* model, const char* name, const char* input, const char* output,
-                                         const int64_t kernel[2], const int64_t stride[2], const int64_t padding[4],
-                                         int count_include_pad) {
-  return QK_GUARD({
-    Model& m = live(model);
-    QK_REQUIRE_NOT_NULL(kernel);
-    QK_REQUIRE_NOT_NULL(stride);
-    QK_REQUIRE_NOT_NULL(padding);
-    m.add_pool(Op::kAvgPool2d, str(name, "name"), str(input, "input"), str(output, "output"), kernel, stride, padding,
-               nullptr, count_include_pad != 0);
-  });
-}
-
-QK_API qk_status qk_model_add_add(qk_model* model, const char* name, const char* input_a, const char* input_b,
-                                  const char* output) {
-  return QK_GUARD({
-    live(model).add_simple(Op::kAdd, str(name, "name"), {str(input_a, "input_a"), str(input_b, "input_b")},
-                           str(output, "output"));
-  });
-}
-
-QK_API qk_status qk_model_add_concat(qk_model* model, const char* name, const char* const* inputs,
-                                     size_t input_count, const char* output) {
-  return QK_GUARD({
-    Model& m = live(model);
-    QK_REQUIRE_NOT_NULL(inputs);
-    QK_FAIL_IF(input_count < 2 || input_count > qk::model::kMaxConcatInputs, kInvalidArgument,
-               "input_count %zu must be 2..%zu", input_count, qk::model::kMaxConcatInputs);
-    std::vector<std::string> names;
-    for (size_t i = 0; i < input_count; ++i) {
-      QK_FAIL_IF(inputs[i] == nullptr, kInvalidArgument, "inputs[%zu] is NULL", i);
-      names.emplace_back(inputs[i]);
-    }
-    m.add_simple(Op::kConcat, str(name, "name"), names, str(output, "output"));
-  });
-}
-
-QK_API qk_status qk_model_add_reshape(qk_model* model, const char* name, const char* input, const int64_t* shape,
-                                      size_t rank, const char* output) {
-  return QK_GUARD({ live(model).add_reshape(str(name, "name"), str(input, "input"), str(output, "output"), shape, rank); });
-}
-
-QK_API qk_status qk_model_set_io_layout(qk_model* model, qk_layout layout) {
-  return QK_GUARD({
-    Model& m = live(model);
-    int v;
-    std::memcpy(&v, &layout, sizeof v);  // an out-of-range enum value is read as its int
-    QK_FAIL_IF(v != QK_LAYOUT_NCHW && v != QK_LAYOUT_NHWC, kInvalidArgument,
-               "layout %d must be QK_LAYOUT_NCHW or QK_LAYOUT_NHWC", v);
-    m.set_nhwc_io(v == QK_LAYOUT_NHWC);
-  });
-}
 
 QK_API qk_status qk_model_get_io_layout(const qk_model* model, qk_layout* layout_out) {
   return QK_GUARD({
-    const Model& m = live(model);
     QK_REQUIRE_NOT_NULL(layout_out);
-    *layout_out = m.nhwc_io() ? QK_LAYOUT_NHWC : QK_LAYOUT_NCHW;
+    const bool nhwc = is_layer_model(model) ? model->g->nhwc_io() : live(model).nhwc_io();
+    *layout_out = nhwc ? QK_LAYOUT_NHWC : QK_LAYOUT_NCHW;
   });
-}
-
-QK_API qk_status qk_model_set_output(qk_model* model, const char* tensor) {
-  return QK_GUARD({ live(model).set_output(str(tensor, "tensor")); });
 }
 
 QK_API qk_status qk_model_get_state(const qk_model* model, qk_model_state* state_out) {
@@ -249,7 +129,7 @@ QK_API qk_status qk_model_layer_count(const qk_model* model, size_t* count_out) 
   return QK_GUARD({
     if (is_graph(model)) {
       QK_REQUIRE_NOT_NULL(count_out);
-      *count_out = model->g->nodes().size();
+      *count_out = is_layer_model(model) ? qk::capi::layer_nodes(*model->g).size() : model->g->nodes().size();
       return;
     }
     const Model& m = live(model);
@@ -260,6 +140,13 @@ QK_API qk_status qk_model_layer_count(const qk_model* model, size_t* count_out) 
 
 QK_API qk_status qk_model_layer_name(const qk_model* model, size_t index, const char** name_out) {
   return QK_GUARD({
+    if (is_layer_model(model)) {
+      QK_REQUIRE_NOT_NULL(name_out);
+      const auto nodes = qk::capi::layer_nodes(*model->g);
+      QK_FAIL_IF(index >= nodes.size(), kInvalidArgument, "index %zu >= layer count %zu", index, nodes.size());
+      *name_out = nodes[index]->name.c_str();
+      return;
+    }
     if (is_graph(model)) {
       QK_REQUIRE_NOT_NULL(name_out);
       QK_FAIL_IF(index >= model->g->nodes().size(), kInvalidArgument, "index %zu >= node count %zu", index, model->g->nodes().size());
@@ -276,6 +163,13 @@ QK_API qk_status qk_model_layer_name(const qk_model* model, size_t index, const 
 
 QK_API qk_status qk_model_layer_kind(const qk_model* model, size_t index, qk_layer_kind* kind_out) {
   return QK_GUARD({
+    if (is_layer_model(model)) {
+      QK_REQUIRE_NOT_NULL(kind_out);
+      const auto nodes = qk::capi::layer_nodes(*model->g);
+      QK_FAIL_IF(index >= nodes.size(), kInvalidArgument, "index %zu >= layer count %zu", index, nodes.size());
+      *kind_out = static_cast<qk_layer_kind>(qk::capi::layer_kind_of(*nodes[index]));
+      return;
+    }
     const Model& m = live(model);
     QK_REQUIRE_NOT_NULL(kind_out);
     QK_FAIL_IF(index >= m.layers().size(), kInvalidArgument, "index %zu >= layer count %zu", index,
@@ -287,6 +181,11 @@ QK_API qk_status qk_model_layer_kind(const qk_model* model, size_t index, qk_lay
 QK_API qk_status qk_model_tensor_shape(const qk_model* model, const char* tensor, int64_t* shape_out,
                                        size_t capacity, size_t* rank_out) {
   return QK_GUARD({
+    if (is_layer_model(model)) {
+      const qk::graph::Value& v = model->g->value(str(tensor, "tensor"));
+      copy_shape(sample_shape(v), shape_out, capacity, rank_out);
+      return;
+    }
     if (is_graph(model)) {
       qk::capi::graph_value_shape(model, tensor, shape_out, capacity, rank_out);
       return;
@@ -299,6 +198,11 @@ QK_API qk_status qk_model_tensor_shape(const qk_model* model, const char* tensor
 
 QK_API qk_status qk_model_output_shape(const qk_model* model, int64_t* shape_out, size_t capacity, size_t* rank_out) {
   return QK_GUARD({
+    if (is_layer_model(model)) {
+      const qk::graph::Graph& g = *model->g;
+      copy_shape(sample_shape(g.values()[size_t(g.outputs()[0])]), shape_out, capacity, rank_out);
+      return;
+    }
     if (is_graph(model)) {
       qk::capi::graph_output_shape(model, shape_out, capacity, rank_out);
       return;
@@ -431,6 +335,10 @@ QK_API qk_status qk_model_prepare(qk_model* model) {
 
 QK_API qk_status qk_model_calibrate(qk_model* model, const float* data, const int64_t* shape, size_t rank) {
   return QK_GUARD({
+    if (is_layer_model(model)) {
+      model->g->calibrate(qk::capi::layer_input(*model->g, data, shape, rank, "calibrate"));
+      return;
+    }
     if (is_graph(model)) {
       qk::capi::graph_calibrate(model, data, shape, rank);
       return;
@@ -495,6 +403,10 @@ QK_API qk_status qk_model_get_tensor_qparams(const qk_model* model, const char* 
 QK_API qk_status qk_model_run(const qk_model* model, const float* input, const int64_t* shape, size_t rank,
                               float* output, size_t output_count, qk_threadpool* pool) {
   return QK_GUARD({
+    if (is_layer_model(model)) {
+      qk::capi::layer_run(*model->g, input, shape, rank, output, output_count, unwrap(pool));
+      return;
+    }
     if (is_graph(model)) {
       qk::capi::graph_run(model, input, shape, rank, output, output_count, pool);
       return;
@@ -510,6 +422,12 @@ QK_API qk_status qk_model_run(const qk_model* model, const float* input, const i
 QK_API qk_status qk_model_layer_sqnr(const qk_model* model, const float* input, const int64_t* shape, size_t rank,
                                      double* sqnr_out, size_t capacity) {
   return QK_GUARD({
+    if (is_layer_model(model)) {
+      QK_REQUIRE_NOT_NULL(sqnr_out);
+      QK_FAIL_IF(model->loaded_converted, kState, "%s", kNoReport);
+      qk::capi::layer_report(*model->g, input, shape, rank, sqnr_out, nullptr, capacity);
+      return;
+    }
     if (is_graph(model)) {
       QK_REQUIRE_NOT_NULL(sqnr_out);
       qk::capi::graph_layer_report(model, input, shape, rank, sqnr_out, nullptr, capacity);
@@ -566,6 +484,11 @@ QK_API qk_status qk_model_merge_observers(qk_model* model, const void* state, si
 QK_API qk_status qk_model_layer_report(const qk_model* model, const float* input, const int64_t* shape, size_t rank,
                                        double* sqnr_out, double* max_error_out, size_t capacity) {
   return QK_GUARD({
+    if (is_layer_model(model)) {
+      QK_FAIL_IF(model->loaded_converted, kState, "%s", kNoReport);
+      qk::capi::layer_report(*model->g, input, shape, rank, sqnr_out, max_error_out, capacity);
+      return;
+    }
     if (is_graph(model)) {
       qk::capi::graph_layer_report(model, input, shape, rank, sqnr_out, max_error_out, capacity);
       return;

@@ -95,6 +95,15 @@ class Graph {
   const NodeConfig& default_config() const { return default_cfg_; }
   const std::map<std::string, NodeConfig>& node_overrides() const { return overrides_; }
   const std::map<std::string, NodeConfig>& type_overrides() const { return type_overrides_; }
+  // Built by the layer API (qk_model_create; capi/capi_model_layers.cc): the one input has a
+  // leading batch dimension the layer calls do not show, and run/calibrate may take and give
+  // NHWC. Saved as the line "layers nhwc=0|1".
+  bool layer_api() const { return layer_api_; }
+  bool nhwc_io() const { return nhwc_io_; }
+  void set_layer_api(bool nhwc_io) {
+    layer_api_ = true;
+    nhwc_io_ = nhwc_io;
+  }
 
   // ---- Used by passes, the executor and the serializer -----------------------------------
   int new_value(Value v);  // appends; name must be unused
@@ -133,6 +142,7 @@ class Graph {
   // made in FLOAT state (passes), where there are none.
   std::vector<std::shared_ptr<Observer>> observers_;
   GraphState state_ = GraphState::kFloat;
+  bool layer_api_ = false, nhwc_io_ = false;
 };
 
 void validate_value_name(const std::string& name, const char* what);

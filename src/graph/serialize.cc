@@ -3,6 +3,7 @@
 //
 //   qkmodel 2
 //   state float|converted|dynamic
+//   layers nhwc=0|1                           a layer-API model (qk_model_create): per-sample shapes
 //   config * | node NAME | type OP   [observer=K] [dtype=D] [scheme=S] [skip=0|1]
 //   input NAME DTYPE RANK DIM...              DIM: a size, or ?SYMBOL
 //   const NAME DTYPE [from=SRC]               data: tensor "const/NAME" (bool stored as u8); from:
@@ -30,6 +31,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/quantize.h"
 #include "graph/passes/passes.h"
 #include "model/c_handles.h"
 
@@ -234,6 +236,7 @@ std::string graph_text(const Graph& g) {
   const std::vector<bool> saved = saved_constants(g);
   std::ostringstream t;
   t << "qkmodel 2\nstate " << states[int(g.state())] << "\n";
+  if (g.layer_api()) t << "layers nhwc=" << (g.nhwc_io() ? 1 : 0) << "\n";
   const std::string d = config_text(g.default_config());
   if (!d.empty()) t << "config *" << d << "\n";
   for (const auto& kv : g.type_overrides()) t << "config type " << kv.first << config_text(kv.second) << "\n";
@@ -289,6 +292,38 @@ std::string graph_text(const Graph& g) {
   return t.str();
 }
 
+namespace {
+
+// A converted layer-API model (qk_model_create) also stores each int8 Conv / Linear weight as
+// "<node>.weight": s8 codes with their qparams, as the layer engine's files did (tools and
+// readers of the file see the quantized weights). The graph does not read them back: it
+// quantizes its f32 constant again at load with the same function, so the codes are the same.
+void add_layer_weight_codes(qk_qkw_writer* w, const Graph& g) {
+  for (const Node& n : g.nodes()) {
+    if (n.mode != NodeMode::kInt8 || (std::strcmp(n.op->name, "Conv") != 0 && std::strcmp(n.op->name, "Linear") != 0))
+      continue;
+    const Value& wv = g.values()[size_t(n.inputs[1])];
+    if (!wv.is_constant() || wv.constant->dtype != DType::kF32) continue;
+    const Tensor& t = *wv.constant;
+    QuantSpec spec = QuantSpec::make(DType::kS8, g.config_for(n).weight_scheme);
+    spec.axis = 0;
+    const Shape ws = Shape::from(t.shape.data(), t.shape.size(), "weight_shape");
+    const QParams qp = qparams_from_tensor(spec, t.data<float>(), ws, nullptr);
+    std::vector<int8_t> codes(size_t(t.count()));
+    quantize(qp, t.data<float>(), ws, codes.data(), codes.size());
+    QParamsPtr h;
+    ck(qk_qparams_create(QK_DTYPE_S8, static_cast<qk_qscheme>(qp.scheme), 0, 1, qp.scales.data(),
+                         qp.zero_points.data(), nullptr, qp.count(), qp.quant_min, qp.quant_max, out_ptr(h)),
+       "weight qparams");
+    const std::string name = n.name + ".weight";
+    ck(qk_qkw_writer_add_quantized(w, name.c_str(), codes.data(), codes.size(), t.shape.data(), t.shape.size(),
+                                   h.get(), t.data<float>()),
+       name.c_str());
+  }
+}
+
+}  // namespace
+
 void save_graph(const Graph& g, const char* path) {
   QK_FAIL_IF(g.state() == GraphState::kPrepared, kState, "a PREPARED model cannot be saved (convert it first)");
   const std::string text = graph_text(g);
@@ -305,6 +340,12 @@ void save_graph(const Graph& g, const char* path) {
     const std::string name = kConstPrefix + v.name;
     ck(qk_qkw_writer_add_raw(w.get(), name.c_str(), c.storage.get(), c.bytes, dt, c.shape.data(), c.shape.size()),
        name.c_str());
+  }
+  if (g.layer_api()) {
+    if (g.state() == GraphState::kConverted) add_layer_weight_codes(w.get(), g);
+    // Layer-API files keep the "model.graph" key the v1 files had: readers find a model by it,
+    // and a library that only knows v1 reports "qkmodel 2" as an unsupported version.
+    ck(qk_qkw_writer_set_metadata(w.get(), "model.graph", "qkmodel 2\n"), "model.graph");
   }
   ck(qk_qkw_writer_set_metadata(w.get(), "model.format", "quantkit-graph-v2"), "model.format");
   ck(qk_qkw_writer_finish(w.get()), "qk_qkw_writer_finish");
@@ -453,6 +494,8 @@ std::unique_ptr<Graph> load_graph(const qk_qkw_reader* r) {
         else if (t[1] == "converted") state = GraphState::kConverted;
         else if (t[1] == "dynamic") state = GraphState::kDynamic;
         else fail(Status::kCorrupt, "bad state '%s'", t[1].c_str());
+      } else if (kw == "layers" && t.size() == 2 && (t[1] == "nhwc=0" || t[1] == "nhwc=1")) {
+        g->set_layer_api(t[1] == "nhwc=1");
       } else if (kw == "config" && t.size() >= 2 && t[1] == "*") {
         dflt = parse_config(t, 2);
       } else if (kw == "config" && t.size() >= 3 && t[1] == "type") {

@@ -17,4 +17,5 @@ target_sources(quantkit_core PRIVATE
   ${_qk_graph_op_sources}
   ${_qk_graph_pass_sources}
   ${CMAKE_CURRENT_LIST_DIR}/../capi/capi_graph.cc
+  ${CMAKE_CURRENT_LIST_DIR}/../capi/capi_model_layers.cc
 )

@@ -18,4 +18,5 @@ qk_add_cmocka_test(test_model_load
   SOURCES model/test_model_load.c ${PROJECT_SOURCE_DIR}/examples/c/digits_model.c ${PROJECT_SOURCE_DIR}/examples/c/tensor_bundle.c
   LABELS unit hardening)
 target_include_directories(test_model_load PRIVATE ${PROJECT_SOURCE_DIR}/examples/c)
-target_compile_definitions(test_model_load PRIVATE QK_EXAMPLES_DATA_DIR="${PROJECT_SOURCE_DIR}/examples/data")
+target_compile_definitions(test_model_load PRIVATE QK_EXAMPLES_DATA_DIR="${PROJECT_SOURCE_DIR}/examples/data"
+                                                  QK_MODEL_V1_DIR="${PROJECT_SOURCE_DIR}/tests/data/model_v1")

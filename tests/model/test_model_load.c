@@ -23,21 +23,18 @@ static const char* temp_file(char* buf, size_t cap, const char* name) {
   return buf;
 }
 
+static uint8_t* read_file(const char* path, size_t* size);
+
+/* The converted digits demo as the layer engine saved it (a v1 file: "model.graph" metadata,
+ * int8 weight tensors; tests/data/model_v1): the reproducers below rewrite its v1 graph text. */
 static int demo_setup(void** state) {
   (void)state;
-  tensor_bundle weights, images;
-  if (bundle_load(QK_EXAMPLES_DATA_DIR "/digits_cnn.qktb", &weights) != 0) return -1;
-  if (bundle_load(QK_EXAMPLES_DATA_DIR "/digits_images.qktb", &images) != 0) return -1;
-  const bundle_tensor* calib = bundle_find(&images, "calibration");
-  qk_model* m = NULL;
-  int ok = calib != NULL && digits_model_build(&weights, &m) == QK_OK && qk_model_fuse(m) == QK_OK &&
-           qk_model_prepare(m) == QK_OK;
-  const int64_t shape[4] = {16, 1, 16, 16}; /* 16 images: the tensors, not the accuracy, matter */
-  ok = ok && qk_model_calibrate(m, calib->data, shape, 4) == QK_OK && qk_model_convert(m) == QK_OK &&
-       qk_model_save(m, temp_file(g_demo_path, sizeof g_demo_path, "demo.qkw")) == QK_OK;
-  qk_model_destroy(m);
-  bundle_free(&weights);
-  bundle_free(&images);
+  size_t size = 0;
+  uint8_t* bytes = read_file(QK_MODEL_V1_DIR "/digits_converted.qkw", &size);
+  FILE* f = fopen(temp_file(g_demo_path, sizeof g_demo_path, "demo.qkw"), "wb");
+  const int ok = bytes && f && fwrite(bytes, 1, size, f) == size;
+  if (f) fclose(f);
+  free(bytes);
   return ok ? 0 : -1;
 }
 
@@ -282,8 +279,60 @@ static void test_load_memory_runs_bit_identically(void** state) {
   }
 }
 
+/* Old files: the v1 float, converted and dynamic digits models the layer engine saved (commit
+ * 50eaeba) load, from a file and from memory, and give the logits that engine computed, bit for
+ * bit; the same model built today through the layer calls (graph v2) gives them too. */
+static float* v1_logits(const char* name) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s.logits", QK_MODEL_V1_DIR, name);
+  size_t size = 0;
+  uint8_t* bytes = read_file(path, &size);
+  assert_int_equal(size, 64 * 10 * sizeof(float));
+  return (float*)bytes;
+}
+
+static void test_v1_files(void** state) {
+  (void)state;
+  tensor_bundle weights, images;
+  assert_int_equal(bundle_load(QK_EXAMPLES_DATA_DIR "/digits_cnn.qktb", &weights), 0);
+  assert_int_equal(bundle_load(QK_EXAMPLES_DATA_DIR "/digits_images.qktb", &images), 0);
+  const bundle_tensor* calib = bundle_find(&images, "calibration");
+  const bundle_tensor* test = bundle_find(&images, "test_images");
+  assert_non_null(calib);
+  assert_non_null(test);
+  static const char* const names[3] = {"digits_float", "digits_converted", "digits_dynamic"};
+  const int64_t ts[4] = {64, 1, 16, 16}, cs[4] = {16, 1, 16, 16};
+  static float y[64 * 10];
+  for (int i = 0; i < 3; ++i) {
+    float* want = v1_logits(names[i]);
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.qkw", QK_MODEL_V1_DIR, names[i]);
+    qk_model* m = NULL;
+    assert_ok(load_both(path, &m));
+    assert_ok(qk_model_run(m, test->data, ts, 4, y, 640, NULL));
+    assert_memory_equal(y, want, sizeof y);
+    qk_model_destroy(m);
+    /* built today through the layer calls */
+    assert_ok(digits_model_build(&weights, &m));
+    if (i > 0) assert_ok(qk_model_fuse(m));
+    if (i == 1) {
+      assert_ok(qk_model_prepare(m));
+      assert_ok(qk_model_calibrate(m, calib->data, cs, 4));
+      assert_ok(qk_model_convert(m));
+    }
+    if (i == 2) assert_ok(qk_model_quantize_dynamic(m));
+    assert_ok(qk_model_run(m, test->data, ts, 4, y, 640, NULL));
+    assert_memory_equal(y, want, sizeof y);
+    qk_model_destroy(m);
+    free(want);
+  }
+  bundle_free(&weights);
+  bundle_free(&images);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_v1_files),
       cmocka_unit_test(test_converted_layer_reproducers),
       cmocka_unit_test(test_load_memory_arguments),
       cmocka_unit_test(test_load_memory_equals_file_on_damage),
