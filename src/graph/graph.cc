@@ -61,6 +61,13 @@ int Graph::new_value(Value v) {
   return id;
 }
 
+void Graph::rename_value(int id, const std::string& name) {
+  check_new_value_name(name);
+  value_index_.erase(values_[size_t(id)].name);
+  values_[size_t(id)].name = name;
+  value_index_[name] = id;
+}
+
 std::string Graph::unique_name(const std::string& base) const {
   if (!value_index_.count(base) && !node_index_.count(base)) return base;
   for (size_t i = 1;; ++i) {

@@ -14,6 +14,7 @@
 #include "core/quant_spec.h"
 #include "graph/node.h"
 #include "graph/op.h"
+#include "graph/plan.h"
 #include "observers/observer.h"
 
 namespace qk {
@@ -107,6 +108,7 @@ class Graph {
 
   // ---- Used by passes, the executor and the serializer -----------------------------------
   int new_value(Value v);  // appends; name must be unused
+  void rename_value(int id, const std::string& name);  // name must be unused
   std::vector<Value>& mutable_values() { return values_; }
   std::vector<Node>& mutable_nodes() { return nodes_; }
   void set_state(GraphState s) { state_ = s; }
@@ -116,6 +118,7 @@ class Graph {
   // Infers node `n`'s outputs from its inputs' declared types (and constants).
   std::vector<TensorType> infer_node(const Node& n) const;
   void require_state(GraphState s, const char* what) const;
+  const PlanCache& plan_cache() const { return plans_; }
   // Drops values no node, input or output refers to, and re-indexes names (after a pass).
   void compact();
   // A fresh value name "<base>", "<base>_1", ... not used yet.
@@ -142,6 +145,7 @@ class Graph {
   // made in FLOAT state (passes), where there are none.
   std::vector<std::shared_ptr<Observer>> observers_;
   GraphState state_ = GraphState::kFloat;
+  mutable PlanCache plans_;  // run plans, CONVERTED / DYNAMIC only (graph/plan.h)
   bool layer_api_ = false, nhwc_io_ = false;
 };
 

@@ -8,9 +8,10 @@
 //   input NAME DTYPE RANK DIM...              DIM: a size, or ?SYMBOL
 //   const NAME DTYPE [from=SRC]               data: tensor "const/NAME" (bool stored as u8); from:
 //                                             int8 codes of the f32 constant SRC (when it is saved)
-//   cqparams NAME DTYPE SCHEME AXIS QMIN QMAX SCALE,... ZP,...   (converted / dynamic: the qparams
-//                                             of a constant's int8 codes, any scheme: weights are
-//                                             per channel)
+//   cqparams NAME DTYPE SCHEME AXIS QMIN QMAX (converted / dynamic) constant NAME is int8 codes:
+//                                             "const/NAME" is a quantized .qkw tensor whose own
+//                                             qparams give the scales and zero points (weights:
+//                                             per channel along AXIS)
 //   node OP NAME MODE in=A,,C out=Y,Z [@ATTR=T:VALUE ...]     MODE: f (float), q (int8), d (dynamic)
 //   qparams VALUE DTYPE SCALE ZP QMIN QMAX LAYOUT USER        (converted: every value with qparams;
 //                                             constants' before the nodes)
@@ -31,8 +32,8 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "core/quantize.h"
 #include "graph/passes/passes.h"
+#include "capi/capi_common.h"
 #include "model/c_handles.h"
 
 namespace qk {
@@ -176,8 +177,9 @@ NodeConfig parse_config(const std::vector<std::string>& toks, size_t first) {
   return c;
 }
 
-// cqparams NAME DTYPE SCHEME AXIS QMIN QMAX SCALES ZPS: the qparams of a constant's codes.
-QParams parse_constant_qparams(const std::vector<std::string>& t, const Tensor& codes) {
+// cqparams NAME DTYPE SCHEME AXIS QMIN QMAX: the qparams of a constant's codes, with the scales
+// and zero points of its quantized tensor (`stored`).
+QParams parse_constant_qparams(const std::vector<std::string>& t, const Tensor& codes, const QParams& stored) {
   QParams qp;
   const int64_t dtype = parse_int(t[2]), scheme = parse_int(t[3]), axis = parse_int(t[4]);
   const int64_t lo = parse_int(t[5]), hi = parse_int(t[6]);
@@ -194,19 +196,19 @@ QParams parse_constant_qparams(const std::vector<std::string>& t, const Tensor& 
   qp.axis = int32_t(axis);
   qp.quant_min = int32_t(lo);
   qp.quant_max = int32_t(hi);
-  const std::vector<std::string> scales = split(t[7], ','), zps = split(t[8], ',');
   const Shape shape = Shape::from(codes.shape.data(), codes.shape.size(), "constant");
-  QK_FAIL_IF(scales.size() != qp.expected_count(shape) || zps.size() != scales.size(), kCorrupt,
-             "%zu scales and %zu zero points for %llu channels", scales.size(), zps.size(),
-             (unsigned long long)qp.expected_count(shape));
-  for (const std::string& x : scales) qp.scales.push_back(parse_float(x));
-  for (const std::string& x : zps) {
-    const int64_t z = parse_int(x);
-    QK_FAIL_IF(z < lo || z > hi, kCorrupt, "zero point %lld outside [%lld, %lld]", (long long)z, (long long)lo,
-               (long long)hi);
-    qp.zero_points.push_back(int32_t(z));
-  }
+  QK_FAIL_IF(stored.scales.size() != qp.expected_count(shape) || stored.zero_points.size() != stored.scales.size(),
+             kCorrupt, "%zu scales and %zu zero points for %llu channels", stored.scales.size(),
+             stored.zero_points.size(), (unsigned long long)qp.expected_count(shape));
+  qp.scales = stored.scales;
+  qp.zero_points = stored.zero_points;
   qp.validate();
+  // Every code inside the range (the kernels' exactness arguments assume it).
+  for (uint64_t i = 0, n = codes.count(); i < n; ++i) {
+    const int32_t c = code_at(codes, size_t(i));
+    QK_FAIL_IF(c < qp.quant_min || c > qp.quant_max, kCorrupt, "code %d outside [%d, %d]", c, qp.quant_min,
+               qp.quant_max);
+  }
   return qp;
 }
 
@@ -266,11 +268,7 @@ std::string graph_text(const Graph& g) {
     const Value& v = g.values()[i];
     if (!saved[i] || !v.has_qp) continue;
     t << "cqparams " << v.name << " " << int(v.qp.dtype) << " " << int(v.qp.scheme) << " " << v.qp.axis << " "
-      << v.qp.quant_min << " " << v.qp.quant_max << " ";
-    for (size_t k = 0; k < v.qp.scales.size(); ++k) t << (k ? "," : "") << hexf(v.qp.scales[k]);
-    t << " ";
-    for (size_t k = 0; k < v.qp.zero_points.size(); ++k) t << (k ? "," : "") << v.qp.zero_points[k];
-    t << "\n";
+      << v.qp.quant_min << " " << v.qp.quant_max << "\n";
   }
   for (const Node& n : g.nodes()) {
     t << "node " << n.op->name << " " << n.name << " "
@@ -292,38 +290,6 @@ std::string graph_text(const Graph& g) {
   return t.str();
 }
 
-namespace {
-
-// A converted layer-API model (qk_model_create) also stores each int8 Conv / Linear weight as
-// "<node>.weight": s8 codes with their qparams, as the layer engine's files did (tools and
-// readers of the file see the quantized weights). The graph does not read them back: it
-// quantizes its f32 constant again at load with the same function, so the codes are the same.
-void add_layer_weight_codes(qk_qkw_writer* w, const Graph& g) {
-  for (const Node& n : g.nodes()) {
-    if (n.mode != NodeMode::kInt8 || (std::strcmp(n.op->name, "Conv") != 0 && std::strcmp(n.op->name, "Linear") != 0))
-      continue;
-    const Value& wv = g.values()[size_t(n.inputs[1])];
-    if (!wv.is_constant() || wv.constant->dtype != DType::kF32) continue;
-    const Tensor& t = *wv.constant;
-    QuantSpec spec = QuantSpec::make(DType::kS8, g.config_for(n).weight_scheme);
-    spec.axis = 0;
-    const Shape ws = Shape::from(t.shape.data(), t.shape.size(), "weight_shape");
-    const QParams qp = qparams_from_tensor(spec, t.data<float>(), ws, nullptr);
-    std::vector<int8_t> codes(size_t(t.count()));
-    quantize(qp, t.data<float>(), ws, codes.data(), codes.size());
-    QParamsPtr h;
-    ck(qk_qparams_create(QK_DTYPE_S8, static_cast<qk_qscheme>(qp.scheme), 0, 1, qp.scales.data(),
-                         qp.zero_points.data(), nullptr, qp.count(), qp.quant_min, qp.quant_max, out_ptr(h)),
-       "weight qparams");
-    const std::string name = n.name + ".weight";
-    ck(qk_qkw_writer_add_quantized(w, name.c_str(), codes.data(), codes.size(), t.shape.data(), t.shape.size(),
-                                   h.get(), t.data<float>()),
-       name.c_str());
-  }
-}
-
-}  // namespace
-
 void save_graph(const Graph& g, const char* path) {
   QK_FAIL_IF(g.state() == GraphState::kPrepared, kState, "a PREPARED model cannot be saved (convert it first)");
   const std::string text = graph_text(g);
@@ -336,13 +302,25 @@ void save_graph(const Graph& g, const char* path) {
     const Value& v = g.values()[i];
     if (!saved[i]) continue;
     const Tensor& c = *v.constant;
-    const qk_dtype dt = c.dtype == DType::kBool ? QK_DTYPE_U8 : static_cast<qk_dtype>(c.dtype);
     const std::string name = kConstPrefix + v.name;
+    if (v.has_qp) {
+      // Codes with their qparams, as any .qkw reader expects quantized tensors. No f32 source
+      // for the SQNR: a reloaded model (which has none) must save to the same bytes.
+      QParamsPtr qp;
+      ck(qk_qparams_create(static_cast<qk_dtype>(v.qp.dtype), static_cast<qk_qscheme>(v.qp.scheme), v.qp.axis, 1,
+                           v.qp.scales.data(), v.qp.zero_points.data(), nullptr, v.qp.count(), v.qp.quant_min,
+                           v.qp.quant_max, out_ptr(qp)),
+         name.c_str());
+      ck(qk_qkw_writer_add_quantized(w.get(), name.c_str(), c.storage.get(), c.bytes, c.shape.data(), c.shape.size(),
+                                     qp.get(), nullptr),
+         name.c_str());
+      continue;
+    }
+    const qk_dtype dt = c.dtype == DType::kBool ? QK_DTYPE_U8 : static_cast<qk_dtype>(c.dtype);
     ck(qk_qkw_writer_add_raw(w.get(), name.c_str(), c.storage.get(), c.bytes, dt, c.shape.data(), c.shape.size()),
        name.c_str());
   }
   if (g.layer_api()) {
-    if (g.state() == GraphState::kConverted) add_layer_weight_codes(w.get(), g);
     // Layer-API files keep the "model.graph" key the v1 files had: readers find a model by it,
     // and a library that only knows v1 reports "qkmodel 2" as an unsupported version.
     ck(qk_qkw_writer_set_metadata(w.get(), "model.graph", "qkmodel 2\n"), "model.graph");
@@ -353,7 +331,9 @@ void save_graph(const Graph& g, const char* path) {
 
 namespace {
 
-Tensor read_constant(const qk_qkw_reader* r, const std::string& name, DType dtype) {
+// A constant's tensor "const/NAME": raw data, or int8 codes stored as a quantized tensor (then
+// *codes_qp receives the tensor's qparams: scales and zero points for the cqparams line).
+Tensor read_constant(const qk_qkw_reader* r, const std::string& name, DType dtype, std::unique_ptr<QParams>* codes_qp) {
   size_t index = 0;
   const std::string key = kConstPrefix + name;
   QK_FAIL_IF(qk_qkw_find(r, key.c_str(), &index) != QK_OK, kCorrupt, "constant '%s' has no tensor '%s'", name.c_str(),
@@ -361,8 +341,12 @@ Tensor read_constant(const qk_qkw_reader* r, const std::string& name, DType dtyp
   qk_qkw_tensor_info info;
   ck(qk_qkw_tensor_info_get(r, index, &info), key.c_str());
   const qk_dtype want = dtype == DType::kBool ? QK_DTYPE_U8 : static_cast<qk_dtype>(dtype);
-  QK_FAIL_IF(info.codec != QK_CODEC_RAW || info.dtype != want, kCorrupt, "tensor '%s' is not a raw %s tensor",
-             key.c_str(), dtype_name(dtype));
+  const bool codes = info.codec == QK_CODEC_SYMMETRIC || info.codec == QK_CODEC_AFFINE;
+  QK_FAIL_IF(codes ? (dtype != DType::kS8 && dtype != DType::kU8) : (info.codec != QK_CODEC_RAW || info.dtype != want),
+             kCorrupt, "tensor '%s' is not a raw %s tensor or 8-bit codes", key.c_str(), dtype_name(dtype));
+  QK_FAIL_IF(info.code_bytes != storage_size(dtype, info.element_count), kCorrupt,
+             "tensor '%s': %llu bytes for %llu elements of %s", key.c_str(), (unsigned long long)info.code_bytes,
+             (unsigned long long)info.element_count, dtype_name(dtype));
   int64_t shape[8];
   size_t rank = 0;
   ck(qk_qkw_tensor_shape(r, index, shape, 8, &rank), key.c_str());
@@ -370,6 +354,11 @@ Tensor read_constant(const qk_qkw_reader* r, const std::string& name, DType dtyp
   QK_FAIL_IF(info.code_bytes != t.bytes, kCorrupt, "tensor '%s': %llu bytes, expected %zu", key.c_str(),
              (unsigned long long)info.code_bytes, t.bytes);
   ck(qk_qkw_read_codes(r, index, t.storage.get(), t.bytes), key.c_str());
+  if (codes) {
+    QParamsPtr qp;
+    ck(qk_qkw_tensor_qparams(r, index, out_ptr(qp)), key.c_str());
+    *codes_qp = std::make_unique<QParams>(qp->qp);
+  }
   if (dtype == DType::kBool)
     for (size_t i = 0; i < t.bytes; ++i)
       QK_FAIL_IF(t.data<uint8_t>()[i] > 1, kCorrupt, "bool constant '%s' holds %u", name.c_str(), t.data<uint8_t>()[i]);
@@ -479,6 +468,7 @@ std::unique_ptr<Graph> load_graph(const qk_qkw_reader* r) {
   };
   std::map<std::string, QP> qps;
   std::map<std::string, std::string> fused;
+  std::map<std::string, QParams> stored_qp;  // qparams of the constants stored as quantized tensors
   std::vector<std::string> lines = split(text, '\n');
   if (!lines.empty() && lines.back().empty()) lines.pop_back();
   for (size_t ln = 0; ln < lines.size(); ++ln) {
@@ -520,7 +510,9 @@ std::unique_ptr<Graph> load_graph(const qk_qkw_reader* r) {
         g->add_input(t[1], parse_dtype(t[2]), dims);
       } else if (kw == "const" && (t.size() == 3 || t.size() == 4)) {
         validate_value_name(t[1], "constant name");
-        g->add_constant(t[1], read_constant(r, t[1], parse_dtype(t[2])));
+        std::unique_ptr<QParams> codes_qp;
+        g->add_constant(t[1], read_constant(r, t[1], parse_dtype(t[2]), &codes_qp));
+        if (codes_qp) stored_qp[t[1]] = std::move(*codes_qp);
         if (t.size() == 4) {
           QK_FAIL_IF(t[3].compare(0, 5, "from=") != 0, kCorrupt, "expected from=");
           const int src = g->find_value(t[3].substr(5));
@@ -572,14 +564,16 @@ std::unique_ptr<Graph> load_graph(const qk_qkw_reader* r) {
           v.has_qp = true;
           v.layout = q.layout;
         }
-      } else if (kw == "cqparams" && t.size() == 9) {
+      } else if (kw == "cqparams" && t.size() == 7) {
         const int id = g->find_value(t[1]);
         QK_FAIL_IF(id < 0 || !g->values()[size_t(id)].is_constant(), kCorrupt, "cqparams of '%s', not a constant",
                    t[1].c_str());
         QK_FAIL_IF(state == GraphState::kFloat, kCorrupt, "qparams in a float model");
         Value& v = g->mutable_values()[size_t(id)];
         QK_FAIL_IF(v.has_qp, kCorrupt, "qparams of '%s' twice", t[1].c_str());
-        v.qp = parse_constant_qparams(t, *v.constant);
+        auto sq = stored_qp.find(t[1]);
+        QK_FAIL_IF(sq == stored_qp.end(), kCorrupt, "constant '%s' is not stored as a quantized tensor", t[1].c_str());
+        v.qp = parse_constant_qparams(t, *v.constant, sq->second);
         v.has_qp = true;
       } else if (kw == "fused" && t.size() == 3) {
         fused[t[1]] = t[2];

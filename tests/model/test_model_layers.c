@@ -325,9 +325,17 @@ static void test_qconfig_kinds_presets_report(void** state) {
   char path[128];
   snprintf(path, sizeof path, "/tmp/qk_model_qconfig_%d.qkw", (int)getpid());
   assert_ok(qk_model_save(m, path));
-  assert_int_equal(saved_weight_scheme(path, "fc1.weight"), QK_QSCHEME_PER_CHANNEL_SYMMETRIC);
-  assert_int_equal(saved_weight_scheme(path, "fc2.weight"), QK_QSCHEME_PER_TENSOR_SYMMETRIC);
-  assert_int_equal(saved_weight_scheme(path, "fc3.weight"), QK_QSCHEME_PER_CHANNEL_SYMMETRIC);
+  /* The weights are stored as int8 codes with the scheme each layer's qconfig chose (graph v2
+     names constants "const/<name>"), and the model reports the same qparams. */
+  assert_int_equal(saved_weight_scheme(path, "const/fc1.weight"), QK_QSCHEME_PER_CHANNEL_SYMMETRIC);
+  assert_int_equal(saved_weight_scheme(path, "const/fc2.weight"), QK_QSCHEME_PER_TENSOR_SYMMETRIC);
+  assert_int_equal(saved_weight_scheme(path, "const/fc3.weight"), QK_QSCHEME_PER_CHANNEL_SYMMETRIC);
+  qk_qparams* wqp = NULL;
+  assert_ok(qk_model_get_tensor_qparams(m, "fc2.weight", &wqp));
+  qk_qscheme ws;
+  assert_ok(qk_qparams_get_scheme(wqp, &ws));
+  assert_int_equal(ws, QK_QSCHEME_PER_TENSOR_SYMMETRIC);
+  qk_qparams_destroy(wqp);
   unlink(path);
 
   /* the report's max error of the last layer is max |float - int8| of the model output */

@@ -15,6 +15,7 @@ namespace graph {
 
 void quantize_weights_pass(Graph& g) {
   std::map<std::pair<int, int>, int> codes_of;  // (f32 weight, scheme) -> its codes value
+  std::map<int, std::string> renamed;            // f32 weight -> its new name
   for (size_t ni = 0; ni < g.nodes().size(); ++ni) {
     const Node& n = g.nodes()[ni];
     const size_t wi = n.op->weight_input;
@@ -26,8 +27,12 @@ void quantize_weights_pass(Graph& g) {
     const auto key = std::make_pair(id, int(scheme));
     auto it = codes_of.find(key);
     if (it == codes_of.end()) {
+      // The codes take the weight's name (qk_model_get_tensor_qparams("conv1.weight") gives the
+      // weight qparams, and the file stores "const/conv1.weight" as a quantized tensor); the f32
+      // source is renamed "<name>:f32".
+      const bool first = !renamed.count(id);
+      const std::string name = src.name;
       Value v;
-      v.name = g.unique_name(src.name + ":q");
       v.type = src.type;
       Tensor codes;
       try {
@@ -35,9 +40,16 @@ void quantize_weights_pass(Graph& g) {
       } catch (const Error& e) {
         throw Error(e.status(), format("node '%s' (%s): %s", n.name.c_str(), n.op->name, e.what()));
       }
+      if (first) {
+        renamed[id] = g.unique_name(name + ":f32");
+        g.rename_value(id, renamed[id]);
+        v.name = name;
+      } else {
+        v.name = g.unique_name(name + ":q");
+      }
       v.has_qp = true;
       v.constant = std::make_shared<const Tensor>(std::move(codes));
-      v.quantized_from = src.name;
+      v.quantized_from = renamed[id];
       it = codes_of.emplace(key, g.new_value(std::move(v))).first;
     }
     g.mutable_nodes()[ni].inputs[wi] = it->second;
