@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* bench_graph: what the general graph (graph v2) costs against the layer model on the same
- * network, and the executor's own overhead per node.
+/* bench_graph: what the general graph (graph v2) costs against the layer engine it replaced, on
+ * the same network, and the executor's own overhead per node.
  *
  *   build/tests/bench/bench_graph [rounds]
  *
- * 1. The digits CNN built twice from examples/data/digits_cnn.qktb: with the layer calls
- *    (qk_model_add_conv2d ...) and with the generic builder (constants + Conv / BatchNormalization
- *    / Relu / MaxPool / Flatten / Linear / Dropout nodes). Both fused, calibrated on the same 256
- *    images and converted. Prints float and int8 latency per batch at batch 1 and 64, graph/layer
- *    ratios measured in the same run (best of `rounds` interleaved rounds), and whether the two
- *    engines agree bit for bit.
+ * 1. The digits CNN three ways: the layer engine (src/model/, which now only runs v1 files: the
+ *    committed tests/data/model_v1 files, float then fused here, and converted), the layer calls
+ *    (qk_model_add_conv2d ..., now sugar over graph v2) and the generic builder (constants + Conv
+ *    / BatchNormalization / Relu / MaxPool / Flatten / Linear / Dropout nodes). All fused; int8:
+ *    calibrated on the same 16 images as the v1 file. Prints float and int8 latency per batch at
+ *    batch 1 and 64, ratios to the layer engine measured in the same run (best of `rounds`
+ *    interleaved rounds), and whether the three agree bit for bit.
  * 2. A chain of 1,000 Relu nodes on a {1, 8} tensor, float and int8: microseconds per node
  *    (the whole run divided by the node count: allocation, shape inference, dispatch).
  * Timings only; nothing here is a test. */
@@ -186,36 +187,43 @@ int main(int argc, char** argv) {
     return 1;
   }
   const float* x = im->data;  /* {N, 1, 16, 16} */
-  qk_model *layer_f = NULL, *layer_q = NULL, *graph_f = digits_graph(&weights), *graph_q = digits_graph(&weights);
-  CK(digits_model_build(&weights, &layer_f));
-  CK(digits_model_build(&weights, &layer_q));
-  qk_model* models[4] = {layer_f, layer_q, graph_f, graph_q};
-  for (int i = 0; i < 4; ++i) CK(qk_model_fuse(models[i]));
-  const int64_t calib[4] = {256, 1, 16, 16};
-  for (int i = 1; i < 4; i += 2) {
-    CK(qk_model_prepare(models[i]));
-    CK(qk_model_calibrate(models[i], x, calib, 4));
-    CK(qk_model_convert(models[i]));
+  /* models[engine][float, int8]: engine 0 the layer engine (v1 files), 1 layer calls, 2 generic. */
+  qk_model* models[3][2] = {{NULL, NULL}, {NULL, NULL}, {digits_graph(&weights), digits_graph(&weights)}};
+  CK(qk_model_load(QK_BENCH_V1_DIR "/digits_float.qkw", &models[0][0]));
+  CK(qk_model_load(QK_BENCH_V1_DIR "/digits_converted.qkw", &models[0][1]));
+  CK(digits_model_build(&weights, &models[1][0]));
+  CK(digits_model_build(&weights, &models[1][1]));
+  CK(qk_model_fuse(models[0][0]));
+  const int64_t calib[4] = {16, 1, 16, 16}; /* as tests/data/model_v1/make_v1_files.c */
+  for (int e = 1; e < 3; ++e) {
+    CK(qk_model_fuse(models[e][0]));
+    CK(qk_model_fuse(models[e][1]));
+    CK(qk_model_prepare(models[e][1]));
+    CK(qk_model_calibrate(models[e][1], x, calib, 4));
+    CK(qk_model_convert(models[e][1]));
   }
-  static float ya[64 * 10], yb[64 * 10];
+  static float y[3][64 * 10];
   const char* kind[2] = {"float", "int8"};
-  printf("digits CNN, layer model vs graph v2 (same weights, fused; int8: same 256 calibration images)\n");
-  printf("%-6s %5s %14s %14s %12s %s\n", "run", "batch", "layer us/batch", "graph us/batch", "graph/layer", "outputs");
+  printf("digits CNN: the layer engine (v1 files) vs graph v2 built by the layer calls and by the generic\n"
+         "builder (same weights, fused; int8: the same 16 calibration images); us per batch, best of %d\n",
+         rounds);
+  printf("%-6s %5s %12s %12s %12s %12s %12s %s\n", "run", "batch", "layer engine", "layer calls", "generic",
+         "calls/engine", "generic/eng.", "outputs");
   const int64_t batches[2] = {1, 64};
   for (int k = 0; k < 2; ++k)
     for (int bi = 0; bi < 2; ++bi) {
       const int64_t batch = batches[bi];
       const int reps = batch == 1 ? 2000 : 60;
-      double best_l = 1e9, best_g = 1e9;
-      for (int r = 0; r < rounds; ++r) { /* interleaved: both see the same machine state */
-        const double tl = time_run(models[k], x, batch, ya, reps);
-        const double tg = time_run(models[2 + k], x, batch, yb, reps);
-        best_l = tl < best_l ? tl : best_l;
-        best_g = tg < best_g ? tg : best_g;
-      }
-      const int same = memcmp(ya, yb, (size_t)batch * 10 * sizeof(float)) == 0;
-      printf("%-6s %5lld %14.1f %14.1f %12.3f %s\n", kind[k], (long long)batch, best_l * 1e6, best_g * 1e6,
-             best_g / best_l, same ? "bit-identical" : "DIFFER");
+      double best[3] = {1e9, 1e9, 1e9};
+      for (int r = 0; r < rounds; ++r) /* interleaved: all see the same machine state */
+        for (int e = 0; e < 3; ++e) {
+          const double t = time_run(models[e][k], x, batch, y[e], reps);
+          best[e] = t < best[e] ? t : best[e];
+        }
+      const size_t bytes = (size_t)batch * 10 * sizeof(float);
+      const int same = memcmp(y[0], y[1], bytes) == 0 && memcmp(y[0], y[2], bytes) == 0;
+      printf("%-6s %5lld %12.1f %12.1f %12.1f %12.3f %12.3f %s\n", kind[k], (long long)batch, best[0] * 1e6,
+             best[1] * 1e6, best[2] * 1e6, best[1] / best[0], best[2] / best[0], same ? "bit-identical" : "DIFFER");
     }
   printf("\nexecutor overhead: a chain of Relu nodes on a {1, 8} tensor\n");
   printf("%-6s %6s %12s %12s\n", "run", "nodes", "us/run", "us/node");
@@ -238,7 +246,10 @@ int main(int argc, char** argv) {
     }
     printf("%-6s %6d %12.1f %12.3f\n", kind[k], chain, best * 1e6, best * 1e6 / chain);
   }
-  for (int i = 0; i < 4; ++i) qk_model_destroy(models[i]);
+  for (int e = 0; e < 3; ++e) {
+    qk_model_destroy(models[e][0]);
+    qk_model_destroy(models[e][1]);
+  }
   qk_model_destroy(cf);
   qk_model_destroy(cq);
   bundle_free(&weights);
