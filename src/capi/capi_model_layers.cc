@@ -81,6 +81,19 @@ std::string add_const(Graph& g, const std::string& layer, const char* what, std:
   return name;
 }
 
+// The weight's input size against the input tensor's, before the weight is read: a mismatched
+// shape is what the caller's buffer was NOT sized for (the layer engine checked this first too).
+void check_fan_in(const Graph& g, const std::string& input, size_t axis_from_end, int64_t want,
+                  const std::string& layer) {
+  const int id = g.find_value(input);
+  if (id < 0) return;
+  const Dims& d = g.values()[size_t(id)].type.dims;
+  if (d.size() < axis_from_end || !d[d.size() - axis_from_end].known()) return;
+  const int64_t have = d[d.size() - axis_from_end].size;
+  QK_FAIL_IF(have != want, kInvalidArgument, "layer '%s': shape mismatch: the input has %lld %s, the weight takes %lld",
+             layer.c_str(), (long long)have, axis_from_end == 1 ? "features" : "channels", (long long)want);
+}
+
 // Adds one layer node; checks the names the way the layer API did, and makes its output the
 // model's unless set_output chose one. Nothing changes on error (the graph is copied).
 void add_layer(qk_model* model, const char* op, const std::string& name, const std::vector<std::string>& in,
@@ -270,6 +283,8 @@ QK_API qk_status qk_model_add_conv2d(qk_model* model, const char* name, const ch
     a.set_int("group", groups);
     add_layer(model, "Conv", n, {str(input, "input")}, str(output, "output"), a,
               [&](Graph& g, std::vector<std::string>* in) {
+                // {N, C, H, W}: C is 3rd from the end.
+                check_fan_in(g, str(input, "input"), 3, weight_shape[1] * groups, n);
                 in->push_back(add_const(g, n, "weight", ints(weight_shape, 4), weight));
                 if (bias) in->push_back(add_const(g, n, "bias", {weight_shape[0]}, bias));
               });
@@ -285,6 +300,7 @@ QK_API qk_status qk_model_add_linear(qk_model* model, const char* name, const ch
     const std::string n = str(name, "name");
     add_layer(model, "Linear", n, {str(input, "input")}, str(output, "output"), Attributes(),
               [&](Graph& g, std::vector<std::string>* in) {
+                check_fan_in(g, str(input, "input"), 1, in_features, n);
                 in->push_back(add_const(g, n, "weight", {out_features, in_features}, weight));
                 if (bias) in->push_back(add_const(g, n, "bias", {out_features}, bias));
               });

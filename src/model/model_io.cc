@@ -24,6 +24,7 @@
 #include "core/error.h"
 #include "model/c_handles.h"
 #include "model/model.h"
+#include "ops/qadd.h"
 #include "quantkit/quantkit.h"
 
 namespace qk {
@@ -477,6 +478,11 @@ std::unique_ptr<Model> Model::load_from(const qk_qkw_reader* reader) {
                          (l.op == Op::kMaxPool2d || l.op == Op::kAvgPool2d),
                      kCorrupt, "pool dtype mismatch");
         if (l.quant && (l.op == Op::kConv2d || l.op == Op::kLinear)) m->build_operator(l);
+        // An int8 add's requantization must be computable (qadd checks it before any element:
+        // scales whose ratio overflows, say), or the model would load and then fail every run.
+        if (l.quant && l.op == Op::kAdd)
+          qadd(m->tensors_[size_t(l.in[0])].qp, nullptr, m->tensors_[size_t(l.in[1])].qp, nullptr,
+               m->tensors_[size_t(l.out)].qp, 0, l.lo, l.hi, nullptr);
         if (l.quant && (l.op == Op::kRelu || l.op == Op::kHardtanh || l.op == Op::kMaxPool2d ||
                         l.op == Op::kAvgPool2d || l.op == Op::kGlobalAvgPool2d || l.op == Op::kFlatten ||
                         l.op == Op::kDropout || l.op == Op::kReshape)) {

@@ -108,6 +108,17 @@ static size_t byte_mutation(uint8_t* work, size_t n, qk_fuzz_rng* rng) {
   }
 }
 
+/* QK_FUZZ_LAST=path: every mutated input is written there before it runs, so the input of a
+ * crash (an abort under qemu, say) is left behind to replay and minimise. */
+static void keep_last(const uint8_t* data, size_t n) {
+  const char* path = getenv("QK_FUZZ_LAST");
+  if (path == NULL) return;
+  FILE* f = fopen(path, "wb");
+  if (f == NULL) return;
+  fwrite(data, 1, n, f);
+  fclose(f);
+}
+
 int main(int argc, char** argv) {
   const qk_fuzz_target* t = &qk_fuzz_target_info;
   long rounds = 1000;
@@ -149,6 +160,7 @@ int main(int argc, char** argv) {
           n = byte_mutation(work, n, &rng);
       }
       if (t->resign != NULL && qk_fuzz_next(&rng) % 2) t->resign(work, n, &rng);
+      keep_last(work, n);
       LLVMFuzzerTestOneInput(work, n);
       ++cases;
     }

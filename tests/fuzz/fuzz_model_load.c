@@ -26,6 +26,14 @@
 #include "fuzz_qkw_fields.h"
 #include "quantkit/quantkit.h"
 
+/* A finding: says which check failed (and where) before aborting, so an abort under qemu or in
+ * a CTest log names its cause. */
+#define FUZZ_FINDING(what)                                                               \
+  do {                                                                                   \
+    fprintf(stderr, "fuzz_model_load: finding at %s:%d: %s\n", __FILE__, __LINE__, what); \
+    abort();                                                                             \
+  } while (0)
+
 /* Bounds on what a loaded model may cost to run (per sample): elements of all layer outputs and
  * multiply-adds. A model beyond them is only loaded, saved and reloaded. */
 #define QKM_RUN_MAX_ELEMENTS (1 << 20)
@@ -49,16 +57,17 @@ static const char* temp_path(int which) {
 
 static uint8_t* read_file(const char* path, size_t* size) {
   FILE* f = fopen(path, "rb");
-  if (!f) abort();
+  if (!f) FUZZ_FINDING(qk_last_error());
   fseek(f, 0, SEEK_END);
   const long n = ftell(f);
   fseek(f, 0, SEEK_SET);
   uint8_t* buf = malloc(n > 0 ? (size_t)n : 1);
-  if (!buf || n <= 0 || fread(buf, 1, (size_t)n, f) != (size_t)n) abort();
+  if (!buf || n <= 0 || fread(buf, 1, (size_t)n, f) != (size_t)n) FUZZ_FINDING(qk_last_error());
   fclose(f);
   *size = (size_t)n;
   return buf;
 }
+
 
 static uint64_t elements(const int64_t* shape, size_t rank) {
   uint64_t n = 1;
@@ -94,7 +103,7 @@ static size_t runnable_input(const qk_model* m, const qkm_graph* g, int64_t* sha
   }
   if (total > QKM_RUN_MAX_ELEMENTS || macs > QKM_RUN_MAX_MACS) return 0;
   qk_layout layout = QK_LAYOUT_NCHW;
-  if (qk_model_get_io_layout(m, &layout) != QK_OK) abort();
+  if (qk_model_get_io_layout(m, &layout) != QK_OK) FUZZ_FINDING(qk_last_error());
   shape[0] = 1;
   for (size_t i = 0; i < rank; ++i) shape[1 + i] = s[i];
   if (layout == QK_LAYOUT_NHWC && rank == 3) {
@@ -110,12 +119,12 @@ static size_t runnable_input(const qk_model* m, const qkm_graph* g, int64_t* sha
 static float* run_zeros(const qk_model* m, const int64_t* shape, size_t rank, size_t* count) {
   int64_t o[QK_MAX_RANK];
   size_t orank = 0;
-  if (qk_model_output_shape(m, o, QK_MAX_RANK, &orank) != QK_OK) abort();
+  if (qk_model_output_shape(m, o, QK_MAX_RANK, &orank) != QK_OK) FUZZ_FINDING(qk_last_error());
   *count = (size_t)elements(o, orank);
   float* x = calloc((size_t)elements(shape, rank), sizeof(float));
   float* y = malloc((*count ? *count : 1) * sizeof(float));
-  if (!x || !y) abort();
-  if (qk_model_run(m, x, shape, rank, y, *count, NULL) != QK_OK) abort();
+  if (!x || !y) FUZZ_FINDING(qk_last_error());
+  if (qk_model_run(m, x, shape, rank, y, *count, NULL) != QK_OK) FUZZ_FINDING(qk_last_error());
   free(x);
   return y;
 }
@@ -124,7 +133,7 @@ static void check_loaded(const qk_model* m, const qkm_graph* g) {
   qk_model_state state;
   if (qk_model_get_state(m, &state) != QK_OK ||
       (state != QK_MODEL_FLOAT && state != QK_MODEL_CONVERTED && state != QK_MODEL_DYNAMIC))
-    abort();
+    FUZZ_FINDING(qk_last_error());
   int64_t shape[QK_MAX_RANK + 1];
   const size_t rank = runnable_input(m, g, shape);
   size_t count = 0;
@@ -133,15 +142,15 @@ static void check_loaded(const qk_model* m, const qkm_graph* g) {
   if (y) ++g_stats.state[state];
   const qk_status saved = qk_model_save(m, temp_path(0));
   if (saved != QK_OK) {
-    if (saved != QK_ERR_UNSUPPORTED) abort(); /* only: the re-written graph text is over 64 KiB */
+    if (saved != QK_ERR_UNSUPPORTED) FUZZ_FINDING(qk_last_error()); /* only: the re-written graph text is over 64 KiB */
     free(y);
     return;
   }
   size_t size = 0;
   uint8_t* bytes = read_file(temp_path(0), &size);
   qk_model *from_file = NULL, *from_memory = NULL;
-  if (qk_model_load(temp_path(0), &from_file) != QK_OK) abort();
-  if (qk_model_load_memory(bytes, size, &from_memory) != QK_OK) abort();
+  if (qk_model_load(temp_path(0), &from_file) != QK_OK) FUZZ_FINDING(qk_last_error());
+  if (qk_model_load_memory(bytes, size, &from_memory) != QK_OK) FUZZ_FINDING(qk_last_error());
   unlink(temp_path(0));
   qk_model_state s1, s2;
   size_t n1 = 0, n2 = 0, l0 = 0;
@@ -149,22 +158,22 @@ static void check_loaded(const qk_model* m, const qkm_graph* g) {
   if (qk_model_get_state(from_file, &s1) != QK_OK || qk_model_get_state(from_memory, &s2) != QK_OK || s1 != state ||
       s2 != state || qk_model_layer_count(from_file, &n1) != QK_OK || qk_model_layer_count(from_memory, &n2) != QK_OK ||
       n1 != l0 || n2 != l0)
-    abort();
+    FUZZ_FINDING(qk_last_error());
   if (y) {
     size_t c1 = 0, c2 = 0;
     float* y1 = run_zeros(from_file, shape, rank, &c1);
     float* y2 = run_zeros(from_memory, shape, rank, &c2);
     if (c1 != count || c2 != count || memcmp(y, y1, count * sizeof(float)) || memcmp(y, y2, count * sizeof(float)))
-      abort();
+      FUZZ_FINDING(qk_last_error());
     free(y1);
     free(y2);
   }
   /* load . save is the identity: the reloaded model saves to the same bytes */
-  if (qk_model_save(from_memory, temp_path(1)) != QK_OK) abort();
+  if (qk_model_save(from_memory, temp_path(1)) != QK_OK) FUZZ_FINDING(qk_last_error());
   size_t size2 = 0;
   uint8_t* bytes2 = read_file(temp_path(1), &size2);
   unlink(temp_path(1));
-  if (size2 != size || memcmp(bytes, bytes2, size) != 0) abort();
+  if (size2 != size || memcmp(bytes, bytes2, size) != 0) FUZZ_FINDING(qk_last_error());
   free(bytes2);
   free(bytes);
   ++g_stats.reloaded;
@@ -204,7 +213,7 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     qk_model_destroy(m);
   } else if (m != (qk_model*)&g_graph || (st != QK_ERR_CORRUPT && st != QK_ERR_UNSUPPORTED &&
                                           st != QK_ERR_OUT_OF_MEMORY)) {
-    abort();
+    FUZZ_FINDING(qk_last_error());
   }
   qk_qkw_close(r);
   free(built);

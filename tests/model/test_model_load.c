@@ -9,6 +9,7 @@
  *  - qk_model_load_memory: argument errors write nothing; it returns the status qk_model_load
  *    returns for a file with the same bytes (every reproducer, truncations and byte flips), and
  *    the model it loads runs bit-identically (float, converted u8 and s8, dynamic). */
+#include <math.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -291,6 +292,26 @@ static float* v1_logits(const char* name) {
   return (float*)bytes;
 }
 
+/* The committed logits were computed on x86-64. There the runs must give the same bits. Elsewhere
+ * (aarch64 under qemu) the float GEMM (Eigen's NEON kernels) sums in another order: float logits
+ * agree to 1e-4 of the largest logit; the dynamic model quantizes those floats per run, so its
+ * logits may move by an activation step (1e-2 of the largest). The converted model's int8 kernels are
+ * exact on every ISA, but the model built today is calibrated on float activations computed
+ * there, so its qparams (and logits) may move by an output step: 2% of the largest logit (an
+ * int8 output step is about 0.8% of it). */
+static void assert_same_logits(const float* y, const float* want, int model) {
+#if defined(__x86_64__)
+  (void)model;
+  assert_memory_equal(y, want, 640 * sizeof(float));
+#else
+  float top = 0.0f;
+  for (int k = 0; k < 640; ++k) top = fabsf(want[k]) > top ? fabsf(want[k]) : top;
+  for (int k = 0; k < 640; ++k)
+    if (fabsf(y[k] - want[k]) > (model == 0 ? 1e-4f : model == 1 ? 2e-2f : 1e-2f) * top)
+      fail_msg("model %d logit %d: %g vs %g", model, k, y[k], want[k]);
+#endif
+}
+
 static void test_v1_files(void** state) {
   (void)state;
   tensor_bundle weights, images;
@@ -310,7 +331,7 @@ static void test_v1_files(void** state) {
     qk_model* m = NULL;
     assert_ok(load_both(path, &m));
     assert_ok(qk_model_run(m, test->data, ts, 4, y, 640, NULL));
-    assert_memory_equal(y, want, sizeof y);
+    assert_same_logits(y, want, i);
     qk_model_destroy(m);
     /* built today through the layer calls */
     assert_ok(digits_model_build(&weights, &m));
@@ -322,7 +343,7 @@ static void test_v1_files(void** state) {
     }
     if (i == 2) assert_ok(qk_model_quantize_dynamic(m));
     assert_ok(qk_model_run(m, test->data, ts, 4, y, 640, NULL));
-    assert_memory_equal(y, want, sizeof y);
+    assert_same_logits(y, want, i);
     qk_model_destroy(m);
     free(want);
   }

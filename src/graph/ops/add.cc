@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Add: a + b with numpy broadcasting, then the optional fused clamp [clip_min, clip_max] (set by
-// the fusion pass for Add + Relu). int8: PyTorch's quantized::add rule (ops/qadd.h) with the
+// Add: a + b with numpy broadcasting (f32; s32 / s64 for the shape arithmetic of exported models,
+// wrapping), then the optional fused clamp [clip_min, clip_max] (f32; set by the fusion pass for
+// Add + Relu). int8: PyTorch's quantized::add rule (ops/qadd.h) with the
 // output's observed qparams; broadcast operands are expanded to the output shape first so every
 // element goes through the same arithmetic.
 #include <cmath>
@@ -17,15 +18,29 @@ namespace {
 const AttrSpec kAttrs[] = {{"clip_min", AttrType::kFloat, false}, {"clip_max", AttrType::kFloat, false}};
 
 void infer(InferContext& ctx) {
-  require_dtype(ctx, 0, DType::kF32);
-  require_dtype(ctx, 1, DType::kF32);
-  ctx.outputs[0].dtype = DType::kF32;
-  ctx.outputs[0].dims = broadcast_dims(ctx.inputs[0].dims, ctx.inputs[1].dims);
+  infer_numeric_binary(ctx);
+  QK_FAIL_IF(ctx.inputs[0].dtype != DType::kF32 && (ctx.node.attrs.has("clip_min") || ctx.node.attrs.has("clip_max")),
+             kInvalidArgument, "a clamp needs f32 inputs");
   QK_FAIL_IF(ctx.node.attrs.get_float("clip_min", -INFINITY) > ctx.node.attrs.get_float("clip_max", INFINITY),
              kInvalidArgument, "clip_min > clip_max");
 }
 
+// s32 / s64 (the shape arithmetic of exported models): wrapping, as Sub.
+template <typename T, typename U>
+void add_integers(RunContext& ctx) {
+  const Tensor& a = *ctx.in[0];
+  const Tensor& b = *ctx.in[1];
+  Tensor& y = *ctx.out[0];
+  const T* pa = a.data<T>();
+  const T* pb = b.data<T>();
+  T* py = y.data<T>();
+  for_each_broadcast(y.shape, a.shape, b.shape,
+                     [&](uint64_t i, uint64_t ia, uint64_t ib) { py[i] = T(U(pa[ia]) + U(pb[ib])); });
+}
+
 void run_float(RunContext& ctx) {
+  if (ctx.in[0]->dtype == DType::kS32) return add_integers<int32_t, uint32_t>(ctx);
+  if (ctx.in[0]->dtype == DType::kS64) return add_integers<int64_t, uint64_t>(ctx);
   const Tensor& a = *ctx.in[0];
   const Tensor& b = *ctx.in[1];
   Tensor& y = *ctx.out[0];
@@ -59,6 +74,14 @@ void run_int8(RunContext& ctx) {
        y.storage.get());
 }
 
+// Checks once, at convert (and load) time, that the requantization is computable (qadd rejects
+// scale ratios that overflow before touching an element): a model that converts runs.
+std::shared_ptr<const void> prepare(const PrepareContext& ctx) {
+  qadd(*ctx.in_qp[0], nullptr, *ctx.in_qp[1], nullptr, *ctx.out_qp[0], 0,
+       ctx.node.attrs.get_float("clip_min", -INFINITY), ctx.node.attrs.get_float("clip_max", INFINITY), nullptr);
+  return nullptr;
+}
+
 // Equal shapes read codes element by element in any layout; broadcasting indexes NCHW.
 Int8Layout layout(const Node&, const std::vector<TensorType>& in) {
   return in[0].dims == in[1].dims ? Int8Layout::kAny : Int8Layout::kNCHW;
@@ -67,7 +90,7 @@ Int8Layout layout(const Node&, const std::vector<TensorType>& in) {
 }  // namespace
 
 extern const OpDef kAdd = {"Add", 2, 2, 1, 1, kAttrs, 2, infer, run_float, QuantRule::kObservedOutput, nullptr,
-                    int8_always, 0, layout, nullptr, run_int8, nullptr, nullptr};
+                    int8_always, 0, layout, prepare, run_int8, nullptr, nullptr};
 
 }  // namespace ops
 }  // namespace graph
