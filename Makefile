@@ -19,7 +19,7 @@ CMAKE_ARGS     ?=
 # even when another python3 (pyenv, venv) comes first on PATH.
 PYTHON         ?= $(firstword $(wildcard /usr/bin/python3) python3)
 # Package groups of scripts/install-deps.sh.
-DEPS_GROUPS    ?= core cli cross-arm64 bindings
+DEPS_GROUPS    ?= core cli cross-arm64 bindings onnx-tests
 # Labels of the C tests (and the qk tool's end-to-end test) that also run under the sanitizers;
 # `fuzz` (the fuzz targets' replays) and `hardening` (hostile-input tests whose leaks only LSan
 # sees) are listed although they also carry `unit`, so they stay covered if that label moves.

@@ -47,3 +47,20 @@ if(QK_BUILD_TESTS)
     qk_missing("cmocka" "libcmocka-dev pkg-config")
   endif()
 endif()
+
+# protobuf-c + ONNX's onnx.proto: the ONNX importer (src/onnx). The C code for onnx.proto is
+# generated at build time by protoc-c from the file Debian's libonnx-dev ships. protobuf-c rather
+# than C++ protobuf: its symbols (protobuf_c_*, and the generated onnx__*, hidden by the version
+# script) cannot clash with the C++ protobuf that torch and onnx load into a Python process.
+find_program(QK_PROTOC_C protoc-c)
+find_path(PROTOBUF_C_INCLUDE_DIR protobuf-c/protobuf-c.h)
+find_library(PROTOBUF_C_LIBRARY NAMES protobuf-c)
+# The .proto is build input, not a target file: the host's copy serves a cross build too.
+find_file(QK_ONNX_PROTO onnx.proto PATHS /usr/include/onnx /usr/local/include/onnx NO_DEFAULT_PATH
+          NO_CMAKE_FIND_ROOT_PATH)
+if(NOT QK_PROTOC_C OR NOT PROTOBUF_C_INCLUDE_DIR OR NOT PROTOBUF_C_LIBRARY OR NOT QK_ONNX_PROTO)
+  qk_missing("protobuf-c and ONNX's onnx.proto (the ONNX importer)" "protobuf-c-compiler libprotobuf-c-dev libonnx-dev")
+endif()
+add_library(qk_protobuf_c INTERFACE)
+target_include_directories(qk_protobuf_c INTERFACE ${PROTOBUF_C_INCLUDE_DIR})
+target_link_libraries(qk_protobuf_c INTERFACE ${PROTOBUF_C_LIBRARY})

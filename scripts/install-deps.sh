@@ -11,7 +11,8 @@ set -euo pipefail
 # Package groups: `core` (build + C tests) and `cross-arm64` (NEON tests under qemu); later work
 # adds its own groups (e.g. `python`) for `make deps DEPS_GROUPS=...`.
 # shellcheck disable=SC2034  # read through ${!var} below
-group_core=(build-essential cmake pkg-config libeigen3-dev libcmocka-dev libzstd-dev libxxhash-dev)
+group_core=(build-essential cmake pkg-config libeigen3-dev libcmocka-dev libzstd-dev libxxhash-dev
+            protobuf-c-compiler libprotobuf-c-dev libonnx-dev)
 # The NEON kernels, and the whole library with its C tests (CTest cross_aarch64_ctest), are
 # cross-compiled and run under user-mode qemu on every `make test`. The library's dependencies
 # come as Debian multiarch arm64 packages (`:arm64`), which need the arm64 architecture added to
@@ -19,7 +20,8 @@ group_core=(build-essential cmake pkg-config libeigen3-dev libcmocka-dev libzstd
 # that are "Multi-Arch: same" may be listed here: any other `:arm64` package replaces its amd64
 # twin and everything depending on it (libpthreadpool-dev:arm64 would remove python3-torch).
 # shellcheck disable=SC2034
-group_cross_arm64=(g++-aarch64-linux-gnu qemu-user libxxhash-dev:arm64 libzstd-dev:arm64 libcmocka-dev:arm64)
+group_cross_arm64=(g++-aarch64-linux-gnu qemu-user libxxhash-dev:arm64 libzstd-dev:arm64 libcmocka-dev:arm64
+                   libprotobuf-c-dev:arm64)
 # The qk command-line tool: .npz input/output (zip) and .safetensors headers (JSON).
 # shellcheck disable=SC2034
 group_cli=(libzip-dev nlohmann-json3-dev)
@@ -28,6 +30,11 @@ group_cli=(libzip-dev nlohmann-json3-dev)
 # shellcheck disable=SC2034
 group_bindings=(swig python3-dev python3-numpy python3-pytest openjdk-17-jdk-headless junit4 libhamcrest-java
                 mono-mcs mono-runtime)
+# The ONNX importer's tests: the ONNX backend test suite (models, inputs and expected outputs)
+# and ONNX's Python package, which reads the suite's tensors for the conformance run; PyTorch and
+# torchvision export the real architectures the import tests compare against (the peer itself).
+# shellcheck disable=SC2034
+group_onnx_tests=(libonnx-testdata python3-onnx python3-torch python3-torchvision)
 # `make fuzz` only (not part of `make test`, whose fuzz replays build with the default compiler):
 # clang with libFuzzer and the sanitizer runtimes.
 # shellcheck disable=SC2034

@@ -103,7 +103,33 @@ typedef struct qk_swig_run {} qk_swig_run;
 }
 
 /* ---- Model: building and inspecting a graph model ------------------------------------------ */
+%newobject qk_model::_load_onnx;
+%newobject qk_model::_load_onnx_memory;
 %extend qk_model {
+  /* An ONNX model (a FLOAT graph model): from a file (external data beside it) or from bytes. */
+  static qk_model* _load_onnx(const char* path) {
+    qk_model* m = NULL;
+    QK_CHECK(qk_model_load_onnx(path, NULL, &m), NULL);
+    return m;
+  }
+  static qk_model* _load_onnx_memory(const void* raw, size_t raw_len) {
+    qk_model* m = NULL;
+    QK_CHECK(qk_model_load_onnx_memory(raw, raw_len, NULL, &m), NULL);
+    return m;
+  }
+  /* Graph inputs (outputs != 0: outputs) in model order: their count and names. */
+  size_t _io_count(int outputs) {
+    size_t n = 0;
+    QK_SELF("Model", 0);
+    QK_CHECK(outputs ? qk_model_output_count(self, &n) : qk_model_input_count(self, &n), 0);
+    return n;
+  }
+  const char* _io_name(int outputs, size_t index) {
+    const char* name = NULL;
+    QK_SELF("Model", NULL);
+    QK_CHECK(outputs ? qk_model_output_name(self, index, &name) : qk_model_input_name(self, index, &name), NULL);
+    return name;
+  }
   /* An empty FLOAT graph model (no inputs, no nodes). */
   static qk_model* _graph() {
     qk_model* m = NULL;

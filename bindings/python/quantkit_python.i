@@ -198,6 +198,10 @@ static PyObject* qk_py_take_buf(qk_swig_buf* b) {
 %rename(_add_concat_raw) qk_model::_add_concat;
 %rename(_add_reshape_raw) qk_model::_add_reshape;
 %rename(_tensor_dim_raw) qk_model::_tensor_dim;
+%rename(_load_onnx_raw) qk_model::_load_onnx;
+%rename(_load_onnx_memory_raw) qk_model::_load_onnx_memory;
+%rename(_io_count_raw) qk_model::_io_count;
+%rename(_io_name_raw) qk_model::_io_name;
 %rename(_output_dim_raw) qk_model::_output_dim;
 %rename(_output_rank_raw) qk_model::_get_output_rank;
 %rename(_tensor_rank_raw) qk_model::_tensor_rank;

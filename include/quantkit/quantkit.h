@@ -1220,6 +1220,31 @@ QK_API qk_status qk_model_calibrate_run(qk_model* model, const qk_run* run);
 QK_API qk_status qk_model_node_report(const qk_model* model, const qk_run* run, double* sqnr_out,
                                       double* max_error_out, size_t capacity);
 
+/*-************************************************************************************************
+ * ONNX import (experimental until 1.1)
+ *
+ * An ONNX model (opsets 7..18 of the default domain) becomes a FLOAT graph model: initializers
+ * are constants, graph inputs keep their names and dims (dim_param names stay symbolic; a dim
+ * with neither value nor name becomes the symbol "<input>_dim<i>"), the shape arithmetic that
+ * exporters emit (Shape, Gather, Unsqueeze, Concat, Slice, Cast, Constant, ConstantOfShape) is
+ * folded at import with the batch kept symbolic, and each node maps onto the graph's ops
+ * (docs/ONNX.md lists them). Value names are kept, with bytes the graph text cannot hold (space,
+ * comma, non-ASCII) replaced by '_'. A model with an op QuantKit does not take fails as a whole
+ * with QK_ERR_UNSUPPORTED listing every unsupported op type and one node of each: never a partial
+ * model. Malformed or hostile files are QK_ERR_CORRUPT: the protobuf is parsed by protobuf-c with
+ * a nesting bound and a memory budget proportional to the file size, and every tensor's size is
+ * checked against the bytes that hold it before anything is allocated. Tensors in external data
+ * files are read only from regular files inside the model's folder (relative paths without "..",
+ * symbolic links resolved and checked), offsets and lengths checked against the file size.
+ *************************************************************************************************/
+/** Imports the ONNX model at `path` (at most 2 GiB; weights beyond that belong in external data).
+ *  options: NULL (reserved for import options).
+ *  @return QK_OK, QK_ERR_IO, QK_ERR_CORRUPT, QK_ERR_UNSUPPORTED, QK_ERR_INVALID_ARGUMENT. */
+QK_API qk_status qk_model_load_onnx(const char* path, const qk_attrs* options, qk_model** model_out);
+/** The same from a serialized ModelProto in memory; external data is refused (there is no folder). */
+QK_API qk_status qk_model_load_onnx_memory(const void* data, size_t size, const qk_attrs* options,
+                                           qk_model** model_out);
+
 #endif /* QK_NO_EXPERIMENTAL */
 
 #ifdef __cplusplus

@@ -10,10 +10,6 @@
 #include "core/threadpool.h"
 #include "graph/serialize.h"
 
-struct qk_attrs {
-  qk::graph::Attributes attrs;
-};
-
 struct qk_run {
   const qk_model* model = nullptr;
   qk::graph::NamedTensors inputs;

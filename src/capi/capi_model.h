@@ -11,6 +11,11 @@
 
 // m: only a v1 layer model file loaded by qk_model_load (kept read-only-compatible: it runs on
 // the legacy engine). g: every other model; g->layer_api() for those built by qk_model_create.
+// Attribute list of qk_model_add_node (and the import options of qk_model_load_onnx).
+struct qk_attrs {
+  qk::graph::Attributes attrs;
+};
+
 struct qk_model {
   std::unique_ptr<qk::model::Model> m;
   std::unique_ptr<qk::graph::Graph> g;

@@ -222,6 +222,26 @@ def _load_memory(data: Any) -> Model:
         return _remember_outputs(m, f)
 
 
+def _with_io_names(m: Model) -> Model:
+    """Records a graph model's input and output names (from the C API) for run_named."""
+    m.__dict__[_INPUTS] = [m._io_name_raw(0, i) for i in range(m._io_count_raw(0))]
+    m.__dict__[_OUTPUTS] = [m._io_name_raw(1, i) for i in range(m._io_count_raw(1))]
+    return m
+
+
+def _load_onnx(source: Any) -> Model:
+    """Model.load_onnx(path_or_bytes) -> a FLOAT graph model imported from ONNX (opsets 7..18).
+
+    A path (str / os.PathLike) may keep tensors in external data files inside its folder; bytes
+    (a serialized ModelProto, e.g. from ``torch.onnx.export`` into a BytesIO) may not. Quantize it
+    like any model: prepare / calibrate_named / convert, or quantize_dynamic."""
+    if isinstance(source, (str, os.PathLike)):
+        m = Model._load_onnx_raw(os.fspath(source))
+    else:
+        m = Model._load_onnx_memory_raw(bytes(source))
+    return _with_io_names(m)
+
+
 def _new_run(self: Model, inputs: Mapping[str, Any]) -> Run:
     run = Run(self)
     run.__dict__["_model"] = self  # the C context needs the model alive
@@ -339,6 +359,8 @@ Model.is_graph = property(lambda self: bool(self._is_graph_raw()),
                           doc="True for a model from Model.graph() (or a loaded graph model).")
 _load_prev = Model.load
 Model.load = staticmethod(_load)
+Model.load_onnx = staticmethod(_load_onnx)
+
 if hasattr(Model, "load_memory"):
     _load_memory_prev = Model.load_memory
     Model.load_memory = staticmethod(_load_memory)
