@@ -102,3 +102,27 @@ def test_unsupported_ops_are_listed_and_nothing_is_returned():
     msg = str(e.value)
     assert "QK_ERR_UNSUPPORTED" in msg
     assert "Celu (node 'celu0')" in msg and "Hardmax (node 'hm')" in msg and "2 unsupported op types" in msg
+
+
+def test_import_after_torch_and_onnx_in_one_process():
+    """torch and onnx each bring their own C++ protobuf; QuantKit's parser is protobuf-c with
+    hidden symbols, so loading QuantKit after both (a fresh interpreter, in that order) and
+    importing a model must work and give torch's numbers."""
+    import subprocess
+    import sys
+    code = (
+        "import io, torch, onnx, numpy as np\n"
+        "m = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(), "
+        "torch.nn.Linear(4 * 6 * 6, 5)).eval()\n"
+        "x = torch.randn(2, 3, 8, 8)\n"
+        "buf = io.BytesIO()\n"
+        "torch.onnx.export(m, x, buf, input_names=['x'], output_names=['y'], opset_version=13)\n"
+        "onnx.checker.check_model(onnx.load_from_string(buf.getvalue()))\n"
+        "import quantkit as qk\n"
+        "y = qk.Model.load_onnx(buf.getvalue()).run_named({'x': x.numpy()})['y']\n"
+        "ref = m(x).detach().numpy()\n"
+        "assert np.max(np.abs(y - ref)) < 1e-5 * np.max(np.abs(ref)), (y, ref)\n"
+        "print('ok')\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip().endswith("ok")
