@@ -18,9 +18,10 @@ namespace {
 
 // Binds the caller's tensors to the graph inputs: names, dtypes, ranks, fixed dims, and one
 // size per symbol across all inputs.
-std::vector<const Tensor*> bind_inputs(const Graph& g, const NamedTensors& inputs) {
+std::vector<const Tensor*> bind_inputs(const Graph& g, const NamedTensors& inputs,
+                                       std::map<std::string, int64_t>* symbols_out) {
   std::vector<const Tensor*> bound(g.inputs().size(), nullptr);
-  std::map<std::string, int64_t> symbols;
+  std::map<std::string, int64_t>& symbols = *symbols_out;
   for (const auto& kv : inputs) {
     size_t slot = g.inputs().size();
     for (size_t i = 0; i < g.inputs().size(); ++i)
@@ -96,7 +97,8 @@ namespace {
 
 // Infers every node's outputs for these input tensors and lays the computed values out in one
 // arena (graph/plan.h). Infer errors name the node, as a run's errors do.
-std::shared_ptr<const Plan> build_plan(const Graph& g, const std::vector<const Tensor*>& bound, Shapes key) {
+std::shared_ptr<const Plan> build_plan(const Graph& g, const std::vector<const Tensor*>& bound,
+                                       const std::map<std::string, int64_t>& symbols, Shapes key) {
   const std::vector<Value>& values = g.values();
   auto plan = std::make_shared<Plan>();
   Plan& p = *plan;
@@ -116,6 +118,7 @@ std::shared_ptr<const Plan> build_plan(const Graph& g, const std::vector<const T
   for (size_t k = 0; k < nodes.size(); ++k) {
     const Node& n = nodes[k];
     InferContext ictx{n, {}, {}, {}, {}};
+    ictx.symbols = &symbols;
     for (int id : n.inputs) {
       ictx.present.push_back(id >= 0);
       ictx.inputs.push_back(id >= 0 ? types[size_t(id)] : TensorType{});
@@ -169,14 +172,15 @@ std::shared_ptr<const Plan> build_plan(const Graph& g, const std::vector<const T
 }
 
 // The plan for these inputs: cached when the graph cannot change any more.
-std::shared_ptr<const Plan> plan_for(const Graph& g, const std::vector<const Tensor*>& bound) {
+std::shared_ptr<const Plan> plan_for(const Graph& g, const std::vector<const Tensor*>& bound,
+                                     const std::map<std::string, int64_t>& symbols) {
   Shapes key;
   key.reserve(bound.size());
   for (const Tensor* t : bound) key.push_back(t->shape);
   const bool immutable = g.state() == GraphState::kConverted || g.state() == GraphState::kDynamic;
   if (immutable)
     if (auto p = g.plan_cache().find(key)) return p;
-  auto p = build_plan(g, bound, std::move(key));
+  auto p = build_plan(g, bound, symbols, std::move(key));
   if (immutable) g.plan_cache().insert(p);
   return p;
 }
@@ -185,8 +189,9 @@ std::shared_ptr<const Plan> plan_for(const Graph& g, const std::vector<const Ten
 
 NamedTensors execute(const Graph& g, const NamedTensors& inputs, ThreadPool* pool, const ValueObserver& observe) {
   const std::vector<Value>& values = g.values();
-  const std::vector<const Tensor*> bound = bind_inputs(g, inputs);
-  const std::shared_ptr<const Plan> planp = plan_for(g, bound);
+  std::map<std::string, int64_t> symbols;
+  const std::vector<const Tensor*> bound = bind_inputs(g, inputs, &symbols);
+  const std::shared_ptr<const Plan> planp = plan_for(g, bound, symbols);
   const Plan& plan = *planp;
 
   // One arena per run. Not when observing: observers keep tensors past their last use, so each

@@ -15,6 +15,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <string>
 #include <memory>
 #include <vector>
 
@@ -47,7 +49,15 @@ struct InferContext {
   std::vector<bool> present;
   std::vector<const Tensor*> constants;  // constant data of each input, or null
   std::vector<TensorType> outputs;       // sized to the node's outputs; the op fills them
+  // When the model runs: the size of every symbolic dim of the graph inputs (null at build time).
+  // Ops whose attributes name symbols (Reshape's dim_symbols) resolve them through it.
+  const std::map<std::string, int64_t>* symbols = nullptr;
 };
+
+// Evaluates a dim expression over the run's symbols: a symbol name, an integer, or
+// "(" expr op expr ")" with op one of + - * / (integer division, truncating). kInvalidArgument
+// for an unknown symbol, a malformed expression or a division by zero.
+int64_t evaluate_dim_expression(const std::string& expr, const std::map<std::string, int64_t>& symbols);
 
 struct RunContext {
   const Node& node;

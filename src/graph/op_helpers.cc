@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Helpers shared by the op files (see graph/op.h).
 #include <cmath>
+#include <cctype>
+#include <cstdlib>
 #include <cstring>
 
 #include "core/quantize.h"
@@ -148,6 +150,49 @@ bool int8_always(const Node&, const std::vector<TensorType>&, const std::vector<
 
 namespace {
 
+int64_t parse_dim_expression(const std::string& e, size_t* pos, const std::map<std::string, int64_t>& symbols,
+                             int depth) {
+  QK_FAIL_IF(depth > 64 || *pos >= e.size(), kInvalidArgument, "malformed dim expression '%s'", e.c_str());
+  if (e[*pos] == '(') {
+    ++*pos;
+    const int64_t a = parse_dim_expression(e, pos, symbols, depth + 1);
+    QK_FAIL_IF(*pos >= e.size(), kInvalidArgument, "malformed dim expression '%s'", e.c_str());
+    const char op = e[(*pos)++];
+    const int64_t b = parse_dim_expression(e, pos, symbols, depth + 1);
+    QK_FAIL_IF(*pos >= e.size() || e[*pos] != ')', kInvalidArgument, "malformed dim expression '%s'", e.c_str());
+    ++*pos;
+    // Sizes are below 2^31 (inputs are checked), so products of two fit in int64.
+    switch (op) {
+      case '+': return a + b;
+      case '-': return a - b;
+      case '*': return a * b;
+      case '/':
+        QK_FAIL_IF(b == 0, kInvalidArgument, "dim expression '%s' divides by zero", e.c_str());
+        return a / b;
+      default: fail(Status::kInvalidArgument, "malformed dim expression '%s'", e.c_str());
+    }
+  }
+  const size_t start = *pos;
+  while (*pos < e.size() && std::strchr("()+-*/", e[*pos]) == nullptr) ++*pos;
+  // A leading '-' of a negative literal.
+  if (*pos == start && e[*pos] == '-') {
+    ++*pos;
+    while (*pos < e.size() && std::isdigit(static_cast<unsigned char>(e[*pos]))) ++*pos;
+  }
+  const std::string tok = e.substr(start, *pos - start);
+  QK_FAIL_IF(tok.empty(), kInvalidArgument, "malformed dim expression '%s'", e.c_str());
+  if (std::isdigit(static_cast<unsigned char>(tok[0])) || tok[0] == '-') {
+    char* end = nullptr;
+    const long long v = std::strtoll(tok.c_str(), &end, 10);
+    QK_FAIL_IF(*end != '\0', kInvalidArgument, "malformed number '%s' in dim expression '%s'", tok.c_str(), e.c_str());
+    return v;
+  }
+  auto it = symbols.find(tok);
+  QK_FAIL_IF(it == symbols.end(), kInvalidArgument, "dim expression '%s': no input has a dimension named '%s'",
+             e.c_str(), tok.c_str());
+  return it->second;
+}
+
 // The per-tensor form of a weight scheme (a rank-1 weight is a single channel).
 QScheme per_tensor_form(QScheme s) {
   if (s == QScheme::kPerChannelSymmetric) return QScheme::kPerTensorSymmetric;
@@ -156,6 +201,14 @@ QScheme per_tensor_form(QScheme s) {
 }
 
 }  // namespace
+
+int64_t evaluate_dim_expression(const std::string& expr, const std::map<std::string, int64_t>& symbols) {
+  QK_FAIL_IF(expr.size() > 4096, kInvalidArgument, "dim expression of %zu bytes", expr.size());
+  size_t pos = 0;
+  const int64_t v = parse_dim_expression(expr, &pos, symbols, 0);
+  QK_FAIL_IF(pos != expr.size(), kInvalidArgument, "malformed dim expression '%s'", expr.c_str());
+  return v;
+}
 
 QParams quantize_weight(const Tensor& w, QScheme scheme, int axis, Tensor* codes) {
   QK_FAIL_IF(w.dtype != DType::kF32 || w.shape.empty() || w.count() == 0, kInvalidArgument,

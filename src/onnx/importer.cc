@@ -2,6 +2,7 @@
 #include "onnx/importer.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 
 #include "core/error.h"
@@ -33,6 +34,7 @@ class Importer {
   std::map<std::string, std::string> in_graph_;                   // ONNX name -> graph value name
   std::map<std::string, int> uses_;                               // readers (+1 for a graph output)
   std::set<std::string> taken_;                                    // graph value / node names used
+  std::set<std::string> input_symbols_;                            // symbolic dims of the graph inputs
   size_t temp_count_ = 0;
 };
 
@@ -45,6 +47,16 @@ std::string sanitize(const std::string& s) {
   for (unsigned char c : s) out += (c <= 0x20 || c >= 0x7F || c == ',') ? '_' : char(c);
   if (out.empty()) out = "_";
   if (out.size() > 200) out = out.substr(0, 200);
+  return out;
+}
+
+// Symbolic dim names also avoid the characters of dim expressions ("(batch*4)") and the ';' of
+// Reshape's dim_symbols, and do not start with a digit.
+std::string sanitize_symbol(const std::string& s) {
+  std::string out = sanitize(s);
+  for (char& c : out)
+    if (std::strchr("()+-*/;", c)) c = '_';
+  if (std::isdigit(static_cast<unsigned char>(out[0]))) out = "_" + out;
   return out;
 }
 
@@ -78,9 +90,9 @@ graph::TensorType input_type(const Onnx__ValueInfoProto& vi, const std::string& 
                  (long long)d->dim_value);
       tt.dims.push_back(Dim::of(d->dim_value));
     } else if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && d->dim_param[0] != '\0') {
-      tt.dims.push_back(Dim::sym(sanitize(d->dim_param)));
+      tt.dims.push_back(Dim::sym(sanitize_symbol(d->dim_param)));
     } else {
-      tt.dims.push_back(Dim::sym(sanitize(name) + "_dim" + std::to_string(i)));
+      tt.dims.push_back(Dim::sym(sanitize_symbol(name + "_dim" + std::to_string(i))));
     }
   }
   return tt;
@@ -153,6 +165,22 @@ const graph::TensorType* ImportContext::type(size_t i) const {
   auto it = imp_.in_graph_.find(node_.input[i]);
   if (it == imp_.in_graph_.end()) return nullptr;
   return &imp_.g_->value(it->second).type;
+}
+
+bool ImportContext::resolvable(const std::string& expr) const {
+  std::string tok;
+  auto name_ok = [&](const std::string& t) {
+    return t.empty() || std::isdigit(static_cast<unsigned char>(t[0])) || imp_.input_symbols_.count(t) != 0;
+  };
+  for (char c : expr) {
+    if (std::strchr("()+-*/", c)) {
+      if (!name_ok(tok)) return false;
+      tok.clear();
+    } else {
+      tok += c;
+    }
+  }
+  return name_ok(tok) && !expr.empty();
 }
 
 bool ImportContext::output_used(size_t i) const {
@@ -436,6 +464,8 @@ std::unique_ptr<graph::Graph> Importer::run(const Onnx__ModelProto& m) {
     if (consts_.count(name)) continue;  // an initializer listed as an input (IR < 4): a constant
     QK_FAIL_IF(in_graph_.count(name), kCorrupt, "graph input '%s' twice", name.c_str());
     const graph::TensorType tt = input_type(vi, name);
+    for (const Dim& d : tt.dims)
+      if (!d.known()) input_symbols_.insert(d.symbol);
     const std::string gname = fresh_value_name(name);
     g_->add_input(gname, tt.dtype, tt.dims);
     in_graph_[name] = gname;

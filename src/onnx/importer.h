@@ -61,6 +61,9 @@ class ImportContext {
   const graph::Tensor* constant(size_t i) const;   // import-time constant of input i, or null
   const ShapeValue* shape_value(size_t i) const;  // symbolic shape value of input i, or null
   const graph::TensorType* type(size_t i) const;   // declared type of input i, or null
+  // Can a dim expression be evaluated from the graph inputs' symbolic dims alone (names of
+  // graph-input dims and integers under + - * /)? Graph ops then size dims by it at run time.
+  bool resolvable(const std::string& expr) const;
   // Output i is read by a later node or is a graph output.
   bool output_used(size_t i) const;
   std::string output(size_t i);

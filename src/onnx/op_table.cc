@@ -11,9 +11,9 @@ namespace qk {
 namespace onnx {
 
 #define QK_ONNX_CONVERTERS(X)                                                                          \
-  X(BatchNormalization) X(Cast) X(Clip) X(Concat) X(Constant) X(ConstantOfShape) X(Dropout) X(Gather) \
+  X(Add) X(BatchNormalization) X(Cast) X(Clip) X(Concat) X(Constant) X(ConstantOfShape) X(Div) X(Dropout) X(Gather) \
   X(Gemm) X(Identity) X(LayerNormalization) X(MaxPool) X(Pad) X(ReduceMean) X(Reshape) X(Resize)      \
-  X(Shape) X(Slice) X(Softmax) X(Squeeze) X(Unsqueeze) X(Upsample)
+  X(Mul) X(Shape) X(Slice) X(Softmax) X(Squeeze) X(Sub) X(Unsqueeze) X(Upsample)
 
 #define QK_DECLARE(name) void convert_##name(ImportContext& ctx);
 QK_ONNX_CONVERTERS(QK_DECLARE)
@@ -26,11 +26,9 @@ const ConverterRow kRows[] = {
     QK_ONNX_CONVERTERS(QK_ROW)
 #undef QK_ROW
     // Same name, inputs and attributes as the graph op.
-    {"Add", convert_same},
     {"AveragePool", convert_same},
     {"Conv", convert_same},
     {"ConvTranspose", convert_same},
-    {"Div", convert_same},
     {"Erf", convert_same},
     {"Exp", convert_same},
     {"Flatten", convert_same},
@@ -41,12 +39,10 @@ const ConverterRow kRows[] = {
     {"HardSwish", convert_same},
     {"LeakyRelu", convert_same},
     {"MatMul", convert_same},
-    {"Mul", convert_same},
     {"Pow", convert_same},
     {"Relu", convert_same},
     {"Sigmoid", convert_same},
     {"Sqrt", convert_same},
-    {"Sub", convert_same},
     {"Tanh", convert_same},
     {"Transpose", convert_same},
 };

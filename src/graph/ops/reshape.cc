@@ -9,6 +9,10 @@
 // run time. Element counts are checked whenever they are known.
 // int8: keeps the input's qparams (the codes are the same bytes), NCHW order for rank 4.
 // Any dtype runs in float mode (shape arithmetic on s64 tensors).
+// dim_symbols (string, optional; the ONNX importer's, for shapes computed from symbolic dims):
+// ';'-separated, one entry per shape entry; a non-empty entry sizes that dim by a dim expression
+// over the graph inputs' symbols ("seq", "(batch*4)"), resolved when the model runs, and its shape
+// entry must be 1.
 #include <algorithm>
 
 #include "graph/ops/data_movement.h"
@@ -20,7 +24,26 @@ namespace {
 
 using namespace movement;
 
-const AttrSpec kAttrs[] = {{"shape", AttrType::kInts, true}, {"allowzero", AttrType::kInt, false}};
+const AttrSpec kAttrs[] = {{"shape", AttrType::kInts, true},
+                           {"allowzero", AttrType::kInt, false},
+                           {"dim_symbols", AttrType::kString, false}};
+
+// dim_symbols: one entry per shape entry, ';'-separated; a non-empty entry is a dim expression
+// (a graph input's symbolic dim, or "(" a op b ")") that sizes that output dim.
+std::vector<std::string> dim_symbols(const Node& n, size_t count) {
+  const std::string s = n.attrs.get_string("dim_symbols", "");
+  if (!n.attrs.has("dim_symbols")) return std::vector<std::string>(count);
+  std::vector<std::string> out(1);
+  for (char c : s) {
+    if (c == ';')
+      out.emplace_back();
+    else
+      out.back() += c;
+  }
+  QK_FAIL_IF(out.size() != count, kInvalidArgument, "dim_symbols has %zu entries for a shape of %zu", out.size(),
+             count);
+  return out;
+}
 
 void infer(InferContext& ctx) {
   require_movable(ctx, 0);
@@ -35,9 +58,21 @@ void infer(InferContext& ctx) {
   const size_t none = shape.size();
   size_t infer_at = none;
   bool literal_zero = false;
+  const std::vector<std::string> syms = dim_symbols(ctx.node, shape.size());
   for (size_t i = 0; i < shape.size(); ++i) {
     const int64_t s = shape[i];
-    if (s == -1) {
+    if (!syms[i].empty()) {
+      QK_FAIL_IF(s != 1, kInvalidArgument, "shape %s: entry %zu is sized by '%s' and must be 1",
+                 ints_string(shape).c_str(), i, syms[i].c_str());
+      if (!ctx.symbols) {
+        out[i] = Dim::sym(syms[i]);
+      } else {
+        const int64_t v = evaluate_dim_expression(syms[i], *ctx.symbols);
+        QK_FAIL_IF(v < 0 || v >= kMaxDimSize, kInvalidArgument, "'%s' is %lld, not a size", syms[i].c_str(),
+                   (long long)v);
+        out[i] = Dim::of(v);
+      }
+    } else if (s == -1) {
       QK_FAIL_IF(infer_at != none, kInvalidArgument, "shape %s has more than one -1", ints_string(shape).c_str());
       infer_at = i;
     } else if (s == 0 && allowzero == 0) {
@@ -101,7 +136,7 @@ void infer(InferContext& ctx) {
 
 }  // namespace
 
-extern const OpDef kReshape = {"Reshape", 1, 1, 1, 1, kAttrs, 2, infer, copy_bytes, QuantRule::kKeepsInputQParams,
+extern const OpDef kReshape = {"Reshape", 1, 1, 1, 1, kAttrs, 3, infer, copy_bytes, QuantRule::kKeepsInputQParams,
                                nullptr, int8_unless_constant, 0, nullptr, nullptr, copy_bytes, nullptr, nullptr};
 
 }  // namespace ops

@@ -3,6 +3,8 @@
 // GoogLeNet exports) becomes floor mode with extra end padding: padded positions never win a max,
 // so the windows are the same. PyTorch's and ONNX Runtime's rule holds: the last window must
 // start inside the input or its begin padding. Needs the spatial dims known at import.
+// storage_order only says how Indices are numbered (row- or column-major): with Indices never
+// read it cannot change the output, so it is not passed on (the graph op rejects 1).
 #include <algorithm>
 
 #include "onnx/importer.h"
@@ -12,7 +14,7 @@ namespace onnx {
 
 void convert_MaxPool(ImportContext& ctx) {
   QK_FAIL_IF(ctx.output_used(1), kUnsupported, "the Indices output is read");
-  graph::Attributes a = ctx.copy_attrs({"ceil_mode"});
+  graph::Attributes a = ctx.copy_attrs({"ceil_mode", "storage_order"});
   if (ctx.attr_int("ceil_mode", 0) != 0) {
     const graph::TensorType* t = ctx.type(0);
     const std::vector<int64_t> k = ctx.attr_ints("kernel_shape");

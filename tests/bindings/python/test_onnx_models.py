@@ -126,3 +126,51 @@ def test_import_after_torch_and_onnx_in_one_process():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.strip().endswith("ok")
+
+
+def test_transformer_encoder_float_dynamic_and_static():
+    """A 4-layer nn.TransformerEncoder (BERT-like: width 128, 4 heads, GELU, sequence 32) exported
+    with symbolic batch AND sequence: the multi-head reshapes compute their shapes from both,
+    which the importer carries as dim expressions ("(batch*4)") resolved at run time. Float
+    equals torch; dynamic quantization is no worse than torch 1.13's own quantize_dynamic on the
+    same module (both measured here); static int8 keeps a floor."""
+    torch.manual_seed(0)
+    layer = torch.nn.TransformerEncoderLayer(d_model=128, nhead=4, dim_feedforward=256, batch_first=True,
+                                             activation="gelu", dropout=0.0)
+    model = torch.nn.TransformerEncoder(layer, num_layers=4).eval()
+    buf = io.BytesIO()
+    torch.onnx.export(model, torch.randn(2, 32, 128), buf, input_names=["x"], output_names=["y"],
+                      dynamic_axes={"x": {0: "batch", 1: "seq"}, "y": {0: "batch", 1: "seq"}}, opset_version=14)
+    m = qk.Model.load_onnx(buf.getvalue())
+    assert m.value_shape("x") == ("batch", "seq", 128)
+    for shape in [(2, 32, 128), (3, 17, 128)]:  # other batch and sequence sizes than the export's
+        x = torch.randn(*shape)
+        with torch.no_grad():
+            ref = model(x).numpy()
+        y = m.run_named({"x": x.numpy()})["y"]
+        assert y.shape == ref.shape
+        assert float(np.max(np.abs(y - ref)) / np.max(np.abs(ref))) < 1e-4
+
+    x = torch.randn(2, 32, 128)
+    with torch.no_grad():
+        ref = model(x).numpy()
+    d = qk.Model.load_onnx(buf.getvalue())
+    d.fuse()
+    d.quantize_dynamic()
+    ours = _sqnr(ref, d.run_named({"x": x.numpy()})["y"])
+    tq = torch.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    tq.train()  # torch 1.13's eval fast path cannot take dynamic Linear weights; dropout is 0
+    with torch.no_grad():
+        theirs = _sqnr(ref, tq(x).numpy())
+    print(f"transformer: dynamic SQNR QuantKit {ours:.1f} dB, torch quantize_dynamic {theirs:.1f} dB")
+    assert ours >= theirs
+
+    s = qk.Model.load_onnx(buf.getvalue())
+    s.fuse()
+    s.prepare()
+    for _ in range(4):
+        s.calibrate_named({"x": torch.randn(4, 32, 128).numpy()})
+    s.convert()
+    static = _sqnr(ref, s.run_named({"x": x.numpy()})["y"])
+    print(f"transformer: static int8 SQNR {static:.1f} dB")
+    assert static >= 24.0

@@ -136,6 +136,53 @@ static void test_symbolic(void** state) {
   }
 }
 
+/* dim_symbols (the ONNX importer's): dims sized by expressions over the inputs' symbols,
+   resolved when the model runs; attention's {batch, seq, 8} -> {(batch*seq), 2, 4}. */
+static void test_dim_symbols(void** state) {
+  (void)state;
+  const int64_t d[] = {-1, -1, 8}, s[] = {1, 2, 4};
+  const char* n[] = {"batch", "seq", NULL};
+  qk_attrs* a = mt_ints(mt_attrs(), "shape", s, 3);
+  GT_OK(qk_attrs_set_string(a, "dim_symbols", "(batch*seq);;"));
+  qk_model* m = mt_one("Reshape", d, n, 3, a);
+  const int64_t w[] = {-1, 2, 4};
+  const char* wn[] = {"(batch*seq)", NULL, NULL};
+  mt_expect_shape(m, "y", 3, w, wn);
+  static float x[3 * 5 * 8], y[120];
+  mt_iota(x, 120, 1.0f, 1.0f);
+  const int64_t xs[] = {3, 5, 8};
+  gt_tensor in[1] = {{"x", xs, 3, x}};
+  int64_t ys[8];
+  size_t yr = 0;
+  gt_run(m, in, 1, "y", y, 120, ys, &yr);
+  assert_int_equal(yr, 3);
+  assert_int_equal(ys[0], 15);
+  assert_int_equal(ys[1], 2);
+  assert_int_equal(ys[2], 4);
+  for (int i = 0; i < 120; ++i) assert_true(y[i] == x[i]);
+  qk_model_destroy(m);
+  /* an unknown symbol fails the run with its name; a symbolic entry must hold 1; the entry
+     count must match the shape */
+  {
+    qk_attrs* b = mt_ints(mt_attrs(), "shape", s, 3);
+    GT_OK(qk_attrs_set_string(b, "dim_symbols", "(batch*heads);;"));
+    qk_model* mb = mt_one("Reshape", d, n, 3, b);
+    const int64_t bad[] = {3, 5, 8};
+    mt_run_fails(mb, bad, 3, QK_ERR_INVALID_ARGUMENT, "heads");
+    qk_model_destroy(mb);
+  }
+  const int64_t s2[] = {2, 2, 4};
+  qk_attrs* c = mt_ints(mt_attrs(), "shape", s2, 3);
+  GT_OK(qk_attrs_set_string(c, "dim_symbols", "seq;;"));
+  qk_model* mc = mt_graph(d, n, 3);
+  GT_FAILS(mt_node(mc, "Reshape", "x", "y", c), QK_ERR_INVALID_ARGUMENT, "must be 1");
+  qk_attrs_set_string(c, "dim_symbols", "seq;");
+  qk_attrs_set_ints(c, "shape", s, 3);
+  GT_FAILS(mt_node(mc, "Reshape", "x", "y", c), QK_ERR_INVALID_ARGUMENT, "entries");
+  qk_attrs_destroy(c);
+  qk_model_destroy(mc);
+}
+
 /* Shape arithmetic on s64 tensors runs in float mode: the bytes move as they are. */
 static void test_s64(void** state) {
   (void)state;
@@ -243,7 +290,7 @@ static void test_bad(void** state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_shapes), cmocka_unit_test(test_symbolic), cmocka_unit_test(test_s64),
+      cmocka_unit_test(test_shapes), cmocka_unit_test(test_symbolic), cmocka_unit_test(test_dim_symbols), cmocka_unit_test(test_s64),
       cmocka_unit_test(test_int8),   cmocka_unit_test(test_bad),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
