@@ -48,6 +48,7 @@ namespace ops {
   X(kConvTranspose)                                                                                     \
   X(kLinear)                                                                                            \
   X(kMatMul)                                                                                            \
+  X(kLSTM)                                                                                              \
   /* pooling */                                                                                         \
   X(kMaxPool)                                                                                           \
   X(kAveragePool)                                                                                       \

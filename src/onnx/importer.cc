@@ -31,6 +31,7 @@ class Importer {
   std::unique_ptr<graph::Graph> g_;
   std::map<std::string, std::shared_ptr<const Tensor>> consts_;  // import-time constants, by ONNX name
   std::map<std::string, ShapeValue> shapes_;                      // symbolic shape values
+  std::map<std::string, graph::Dims> zeros_;                       // zeros of a symbolic shape
   std::map<std::string, std::string> in_graph_;                   // ONNX name -> graph value name
   std::map<std::string, int> uses_;                               // readers (+1 for a graph output)
   std::set<std::string> taken_;                                    // graph value / node names used
@@ -113,6 +114,10 @@ std::string Importer::graph_value(const std::string& onnx_name) {
   if (it != in_graph_.end()) return it->second;
   auto c = consts_.find(onnx_name);
   if (c == consts_.end()) {
+    QK_FAIL_IF(zeros_.count(onnx_name), kUnsupported,
+               "'%s' is a tensor of zeros with symbolic dimensions %s; only the initial states of a recurrent "
+               "layer may be one",
+               onnx_name.c_str(), graph::dims_string(zeros_.at(onnx_name)).c_str());
     auto s = shapes_.find(onnx_name);
     QK_FAIL_IF(s != shapes_.end(), kUnsupported,
                "'%s' is a shape with symbolic dimensions %s used as data (only Reshape, Expand-free shape "
@@ -158,6 +163,21 @@ const ShapeValue* ImportContext::shape_value(size_t i) const {
   if (!has_input(i)) return nullptr;
   auto it = imp_.shapes_.find(node_.input[i]);
   return it == imp_.shapes_.end() ? nullptr : &it->second;
+}
+
+const graph::Dims* ImportContext::zeros(size_t i) const {
+  if (!has_input(i)) return nullptr;
+  auto it = imp_.zeros_.find(node_.input[i]);
+  return it == imp_.zeros_.end() ? nullptr : &it->second;
+}
+
+void ImportContext::set_zeros(size_t out, graph::Dims dims) {
+  const std::string name = node_.output[out];
+  if (name.empty()) return;
+  QK_FAIL_IF(imp_.in_graph_.count(name) || imp_.consts_.count(name) || imp_.shapes_.count(name) ||
+                 imp_.zeros_.count(name),
+             kCorrupt, "value '%s' is defined twice", name.c_str());
+  imp_.zeros_[name] = std::move(dims);
 }
 
 const graph::TensorType* ImportContext::type(size_t i) const {
@@ -484,7 +504,8 @@ std::unique_ptr<graph::Graph> Importer::run(const Onnx__ModelProto& m) {
     try {
       for (size_t k = 0; k < n.n_input; ++k) {
         const std::string in = n.input[k];
-        QK_FAIL_IF(!in.empty() && !in_graph_.count(in) && !consts_.count(in) && !shapes_.count(in), kCorrupt,
+        QK_FAIL_IF(!in.empty() && !in_graph_.count(in) && !consts_.count(in) && !shapes_.count(in) && !zeros_.count(in),
+                   kCorrupt,
                    "input '%s' is not defined before this node (the graph is not in topological order, or has a "
                    "cycle, or reads a value nothing produces)",
                    in.c_str());
@@ -492,7 +513,8 @@ std::unique_ptr<graph::Graph> Importer::run(const Onnx__ModelProto& m) {
       find_converter(n.op_type)(ctx);
       for (size_t k = 0; k < n.n_output; ++k) {
         const std::string out = n.output[k];
-        QK_FAIL_IF(!out.empty() && uses_[out] > 0 && !in_graph_.count(out) && !consts_.count(out) && !shapes_.count(out),
+        QK_FAIL_IF(!out.empty() && uses_[out] > 0 && !in_graph_.count(out) && !consts_.count(out) && !shapes_.count(out) &&
+                       !zeros_.count(out),
                    kUnsupported, "output %zu ('%s') is read later but this converter does not produce it", k,
                    out.c_str());
       }

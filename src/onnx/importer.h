@@ -61,6 +61,10 @@ class ImportContext {
   const graph::Tensor* constant(size_t i) const;   // import-time constant of input i, or null
   const ShapeValue* shape_value(size_t i) const;  // symbolic shape value of input i, or null
   const graph::TensorType* type(size_t i) const;   // declared type of input i, or null
+  // Zeros of a symbolic shape (ConstantOfShape of a shape value with value 0: the initial states
+  // exporters build for a recurrent layer), or null. Only Slice and the recurrent ops take them.
+  const graph::Dims* zeros(size_t i) const;
+  void set_zeros(size_t out, graph::Dims dims);
   // Can a dim expression be evaluated from the graph inputs' symbolic dims alone (names of
   // graph-input dims and integers under + - * /)? Graph ops then size dims by it at run time.
   bool resolvable(const std::string& expr) const;

@@ -22,6 +22,22 @@ void convert_Slice(ImportContext& ctx) {
     axes = ctx.const_ints(3, "axes", &has_axes);
     steps = ctx.const_ints(4, "steps", &has_steps);
   }
+  if (const graph::Dims* z = ctx.zeros(0)) {  // a slice of zeros: zeros of the sliced shape
+    graph::Dims out = *z;
+    const int64_t rank = int64_t(z->size());
+    for (size_t i = 0; i < starts.size(); ++i) {
+      int64_t ax = has_axes ? axes[i] : int64_t(i);
+      if (ax < 0) ax += rank;
+      QK_FAIL_IF(ax < 0 || ax >= rank || (has_steps && steps[i] != 1), kUnsupported, "Slice of zeros: axis / step");
+      graph::Dim& d = out[size_t(ax)];
+      QK_FAIL_IF(!d.known(), kUnsupported, "Slice of zeros along a symbolic dim");
+      auto clamp = [&](int64_t v) { return std::min(std::max<int64_t>(v < 0 ? v + d.size : v, 0), d.size); };
+      const int64_t b = clamp(starts[i]), e = std::max(b, clamp(ends[i]));
+      d = graph::Dim::of(e - b);
+    }
+    ctx.set_zeros(0, std::move(out));
+    return;
+  }
   if (const ShapeValue* s = ctx.shape_value(0)) {
     QK_FAIL_IF(s->scalar || starts.size() != 1 || ends.size() != 1 || (has_axes && axes != std::vector<int64_t>(1, 0)) ||
                    (has_steps && steps != std::vector<int64_t>(1, 1)),

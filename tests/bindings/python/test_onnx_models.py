@@ -174,3 +174,30 @@ def test_transformer_encoder_float_dynamic_and_static():
     static = _sqnr(ref, s.run_named({"x": x.numpy()})["y"])
     print(f"transformer: static int8 SQNR {static:.1f} dB")
     assert static >= 24.0
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_lstm_float_and_dynamic(bidirectional):
+    """A 2-layer nn.LSTM (forward and bidirectional) exported with symbolic batch and sequence:
+    torch builds zero initial states with ConstantOfShape of the batch-sized shape, which the
+    importer reads as absent states. Y, Y_h and Y_c equal torch's; quantize_dynamic keeps the
+    output SQNR above 40 dB (weights int8 per channel, activations quantized per step)."""
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(32, 64, num_layers=2, batch_first=True, bidirectional=bidirectional).eval()
+    buf = io.BytesIO()
+    torch.onnx.export(lstm, torch.randn(2, 10, 32), buf, input_names=["x"], output_names=["y", "h", "c"],
+                      dynamic_axes={"x": {0: "batch", 1: "seq"}, "y": {0: "batch", 1: "seq"}}, opset_version=14)
+    m = qk.Model.load_onnx(buf.getvalue())
+    x = torch.randn(3, 7, 32)
+    with torch.no_grad():
+        y, (h, c) = lstm(x)
+    out = m.run_named({"x": x.numpy()})
+    for name, ref in (("y", y), ("h", h), ("c", c)):
+        ref = ref.numpy()
+        assert out[name].shape == ref.shape
+        assert float(np.max(np.abs(out[name] - ref)) / np.max(np.abs(ref))) < 1e-4, name
+    m.quantize_dynamic()
+    assert sum(op == "LSTM" for _, op in m.nodes()) == 2
+    sqnr = _sqnr(y.numpy(), m.run_named({"x": x.numpy()})["y"])
+    print(f"lstm bidirectional={bidirectional}: dynamic SQNR {sqnr:.1f} dB")
+    assert sqnr > 40.0
