@@ -87,5 +87,14 @@ if(QK_BUILD_TESTS)
       ENVIRONMENT "PYTHONPATH=${_qk_py_root};PYTHONDONTWRITEBYTECODE=1"
       LABELS "bindings;python;examples" TIMEOUT 300)
   endif()
+  # The ONNX importer against the ONNX backend test suite (Debian's libonnx-testdata, read with
+  # python3-onnx; no pytest needed). Fails on a regression against tests/onnx/
+  # conformance_expected.txt or an op of src/onnx/op_table.cc without a passing test; exits 77
+  # (SKIPPED, loudly) when python3-onnx or the test data is missing.
+  add_test(NAME onnx_conformance
+    COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/tests/onnx/test_conformance.py)
+  set_tests_properties(onnx_conformance PROPERTIES
+    ENVIRONMENT "PYTHONPATH=${_qk_py_root};PYTHONDONTWRITEBYTECODE=1"
+    LABELS "onnx;python" SKIP_RETURN_CODE 77 TIMEOUT 300)
 endif()
 include(${PROJECT_SOURCE_DIR}/tests/bindings/cross/cross.cmake)

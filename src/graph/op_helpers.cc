@@ -215,7 +215,8 @@ QParams quantize_weight(const Tensor& w, QScheme scheme, int axis, Tensor* codes
              "a weight must be a non-empty f32 tensor of rank >= 1 (got %s %s)", dtype_name(w.dtype),
              shape_string(w.shape).c_str());
   QuantSpec spec = QuantSpec::make(DType::kS8, w.shape.size() == 1 ? per_tensor_form(scheme) : scheme);
-  spec.axis = int32_t(normalize_axis(axis, w.shape.size(), "weight axis"));
+  const size_t channel_axis = normalize_axis(axis, w.shape.size(), "weight axis");
+  spec.axis = is_per_tensor(spec.scheme) ? 0 : int32_t(channel_axis);  // per tensor: axis 0 by convention
   const Shape s = Shape::from(w.shape.data(), w.shape.size(), "weight");
   const QParams qp = qparams_from_tensor(spec, w.data<float>(), s, nullptr);
   *codes = Tensor::allocate(DType::kS8, w.shape);

@@ -189,7 +189,9 @@ QParams parse_constant_qparams(const std::vector<std::string>& t, const Tensor& 
              kCorrupt, "bad qparams scheme %lld", (long long)scheme);
   QK_FAIL_IF(codes.dtype != DType(dtype), kCorrupt, "codes are %s, their qparams %s", dtype_name(codes.dtype),
              dtype_name(DType(dtype)));
-  QK_FAIL_IF(codes.shape.empty() || axis < 0 || axis >= int64_t(codes.shape.size()), kCorrupt, "bad qparams axis");
+  // Per-tensor qparams name axis 0 whatever the rank (a scalar constant has rank 0).
+  const bool per_tensor = scheme == int(QScheme::kPerTensorAffine) || scheme == int(QScheme::kPerTensorSymmetric);
+  QK_FAIL_IF(per_tensor ? axis != 0 : (axis < 0 || axis >= int64_t(codes.shape.size())), kCorrupt, "bad qparams axis");
   QK_FAIL_IF(lo < -128 || hi > 255 || lo >= hi, kCorrupt, "bad qparams range");
   qp.dtype = DType(dtype);
   qp.scheme = QScheme(scheme);

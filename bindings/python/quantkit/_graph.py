@@ -149,7 +149,7 @@ def _add_constant(self: Model, name: str, value: Any) -> None:
     if qk is None:
         raise TypeError(f"add_constant: dtype {arr.dtype} is not a constant dtype "
                         "(float32, float16, int8, uint8, int32, int64, bool)")
-    arr = _np.ascontiguousarray(arr)
+    arr = _np.asarray(arr, order="C")  # ascontiguousarray would make a 0-d array 1-d
     self._add_constant_raw(name, qk, arr, [int(d) for d in arr.shape])
 
 
@@ -254,9 +254,9 @@ def _new_run(self: Model, inputs: Mapping[str, Any]) -> Run:
             if isinstance(value, _np.ndarray):
                 if value.dtype != np_want:
                     raise TypeError(f"input {name!r}: expected a numpy array of dtype {np_want}, got {value.dtype}")
-                arr = _np.ascontiguousarray(value)
+                arr = _np.asarray(value, order="C")
             else:
-                arr = _np.ascontiguousarray(_np.asarray(value, dtype=np_want))
+                arr = _np.asarray(value, dtype=np_want, order="C")
             run.set_input_raw(name, want, arr, [int(d) for d in arr.shape])
     except BaseException:
         run.close()

@@ -402,3 +402,15 @@ def test_float_graph_save_load_and_load_memory(tmp_path):
     if hasattr(qk.Model, "load_memory"):
         with qk.Model.load_memory((tmp_path / "tf.qkw").read_bytes()) as loaded:
             np.testing.assert_array_equal(loaded.run_named({"x": x})["y"], y)
+
+
+def test_scalar_inputs_and_constants_keep_rank_0():
+    """A 0-d array is a rank-0 tensor, as input and as constant (numpy's ascontiguousarray would
+    make it 1-d)."""
+    m = qk.Model.graph()
+    m.add_input("a", ())
+    m.add_constant("b", np.array(2.5, dtype=np.float32))
+    m.add_node("Mul", "mul", ["a", "b"], ["y"])
+    m.add_output("y")
+    y = m.run_named({"a": np.array(3.0, dtype=np.float32)})["y"]
+    assert y.shape == () and float(y) == 7.5
