@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // Fusion (PyTorch's fuse_modules patterns): Conv/Linear + BatchNormalization folded exactly into
 // new weight and bias constants; then Relu / Clip absorbed into the node's clamp attributes
-// (clip_min / clip_max), also after Add and an unabsorbed BatchNormalization (BNReLU2d). A node is
-// absorbed only when it is the sole consumer of the value and that value is not a graph output.
+// (clip_min / clip_max), also after Add and an unabsorbed BatchNormalization (BNReLU2d); MatMul
+// with constant weights + Add of a constant bias becomes a Linear. A node is absorbed only when it
+// is the sole consumer of the value and that value is not a graph output.
 #include <algorithm>
 #include <cmath>
 
@@ -91,6 +92,44 @@ bool absorb_clamp(Node& n, const Node& act) {
   return true;
 }
 
+// MatMul with a constant 2-D B {K, N} whose sole reader is an Add of a constant broadcasting
+// along the last axis ({N}, {1, N}, ...): a Linear with weights B' and that bias (exporters write
+// nn.Linear as MatMul + Add; one Linear is one int8 GEMM with its bias, instead of a GEMM and a
+// requantizing Add). Returns the Add's node index, or -1.
+int matmul_add_to_linear(Graph& g, const std::vector<bool>& removed, Node& n) {
+  const Tensor* b = constant_input(g, n, 1);
+  if (!b || b->dtype != DType::kF32 || b->shape.size() != 2) return -1;
+  const int64_t k = b->shape[0], cols = b->shape[1];
+  const int j = sole_consumer(g, removed, n.outputs[0]);
+  if (j < 0) return -1;
+  const Node& add = g.nodes()[size_t(j)];
+  if (!is(add, "Add") || add.attrs.has("clip_min") || add.attrs.has("clip_max")) return -1;
+  const int other = add.inputs[0] == n.outputs[0] ? add.inputs[1] : add.inputs[0];
+  const Tensor* bias = other >= 0 ? g.values()[size_t(other)].constant.get() : nullptr;
+  if (!bias || bias->dtype != DType::kF32 || bias->shape.empty() || bias->shape.back() != cols ||
+      int64_t(bias->count()) != cols)
+    return -1;
+  // A bias of higher rank than the product would broadcast it up: keep the pattern then.
+  const Dims& out = g.values()[size_t(n.outputs[0])].type.dims;
+  if (bias->shape.size() > out.size()) return -1;
+  Tensor wt = Tensor::allocate(DType::kF32, {cols, k});
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t c = 0; c < cols; ++c) wt.data<float>()[c * k + r] = b->data<float>()[r * cols + c];
+  Value wv;
+  wv.name = g.unique_name(n.name + ".weight");
+  wv.type.dims = known_dims(wt.shape);
+  wv.constant = std::make_shared<const Tensor>(std::move(wt));
+  Value bv;
+  bv.name = g.unique_name(n.name + ".bias");
+  bv.type.dims = known_dims({cols});
+  bv.constant = std::make_shared<const Tensor>(Tensor::copy_of(DType::kF32, {cols}, bias->data<float>(),
+                                                               size_t(cols) * sizeof(float)));
+  const int x = n.inputs[0];
+  n.op = find_op("Linear");
+  n.inputs = {x, g.new_value(std::move(wv)), g.new_value(std::move(bv))};
+  return j;
+}
+
 }  // namespace
 
 std::vector<std::string> fuse_pass(Graph& g) {
@@ -99,9 +138,16 @@ std::vector<std::string> fuse_pass(Graph& g) {
   for (size_t i = 0; i < g.nodes().size(); ++i) {
     if (removed[i]) continue;
     Node n = g.nodes()[i];
+    std::string desc = n.name;
+    if (is(n, "MatMul")) {
+      const int j = matmul_add_to_linear(g, removed, n);
+      if (j < 0) continue;
+      n.outputs = g.nodes()[size_t(j)].outputs;
+      desc += "+" + g.nodes()[size_t(j)].name;
+      removed[size_t(j)] = true;
+    }
     const bool weighted = is(n, "Conv") || is(n, "Linear");
     if (!weighted && !is(n, "Add") && !is(n, "BatchNormalization")) continue;
-    std::string desc = n.name;
     auto absorb = [&](int j) {
       n.outputs = g.nodes()[size_t(j)].outputs;
       desc += "+" + g.nodes()[size_t(j)].name;

@@ -509,6 +509,48 @@ static void test_int8_batched_const_stays_float(void** state) {
  * |ea| <= sa/2, |ew| <= sw/2:  |a w - aq wq| = |ea w + a ew - ea ew| <= sa/2 |w| + |a| sw/2 +
  * sa sw / 4, summed over k; plus float rounding (relative 1e-5). The result must also differ
  * from the float one somewhere (the dynamic kernel ran). */
+/* fuse: MatMul with a constant {K, N} + Add of a constant {N} (or {1, N}) bias becomes one Linear
+   (the nn.Linear exporters write), the bias on either side of the Add; the output is unchanged
+   but for float rounding. */
+static void test_fuse_matmul_add_to_linear(void** state) {
+  (void)state;
+  for (int two_d_bias = 0; two_d_bias <= 1; ++two_d_bias) {
+    qk_model* m = NULL;
+    GT_OK(qk_model_create_graph(&m));
+    const int64_t xd[3] = {-1, 5, 4};
+    const char* xn[3] = {"batch", NULL, NULL};
+    GT_OK(qk_model_add_input(m, "x", QK_DTYPE_F32, xd, xn, 3));
+    static float w[4 * 3], b[3];
+    gt_fill(w, 12, -1.0f, 1.0f, 11);
+    gt_fill(b, 3, -1.0f, 1.0f, 12);
+    const int64_t ws[2] = {4, 3}, bs1[1] = {3}, bs2[2] = {1, 3};
+    gt_add_const(m, "w", ws, 2, w);
+    gt_add_const(m, "b", two_d_bias ? bs2 : bs1, two_d_bias ? 2 : 1, b);
+    const char* mi[2] = {"x", "w"};
+    const char* mo[1] = {"xw"};
+    GT_OK(qk_model_add_node(m, "MatMul", "mm", mi, 2, mo, 1, NULL));
+    const char* ai[2] = {"b", "xw"}; /* the bias first: either order */
+    const char* ao[1] = {"y"};
+    GT_OK(qk_model_add_node(m, "Add", "add", ai, 2, ao, 1, NULL));
+    GT_OK(qk_model_add_output(m, "y"));
+    static float x[2 * 5 * 4], y0[40], y1[40];
+    gt_fill(x, 40, -2.0f, 2.0f, 13);
+    const int64_t xs[3] = {2, 5, 4};
+    gt_tensor in[1] = {{"x", xs, 3, x}};
+    gt_run(m, in, 1, "y", y0, 30, NULL, NULL);
+    GT_OK(qk_model_fuse(m));
+    size_t count = 0;
+    GT_OK(qk_model_node_count(m, &count));
+    assert_int_equal(count, 1);
+    const char *name, *op;
+    GT_OK(qk_model_node_info(m, 0, &name, &op));
+    assert_string_equal(op, "Linear");
+    gt_run(m, in, 1, "y", y1, 30, NULL, NULL);
+    for (int i = 0; i < 30; ++i) assert_true(fabsf(y0[i] - y1[i]) < 1e-5f);
+    qk_model_destroy(m);
+  }
+}
+
 static void test_dynamic(void** state) {
   (void)state;
   static float a[2 * 3 * 16], b[16 * 8], y[64], r[64];
@@ -564,6 +606,7 @@ int main(void) {
       cmocka_unit_test(test_float_values),
       cmocka_unit_test(test_float_hand_computed),
       cmocka_unit_test(test_zero_k),
+      cmocka_unit_test(test_fuse_matmul_add_to_linear),
       cmocka_unit_test(test_symbolic),
       cmocka_unit_test(test_bad_input),
       cmocka_unit_test(test_bad_runtime_dims),
