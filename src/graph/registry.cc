@@ -49,6 +49,7 @@ namespace ops {
   X(kLinear)                                                                                            \
   X(kMatMul)                                                                                            \
   X(kLSTM)                                                                                              \
+  X(kGRU)                                                                                               \
   /* pooling */                                                                                         \
   X(kMaxPool)                                                                                           \
   X(kAveragePool)                                                                                       \

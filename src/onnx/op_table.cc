@@ -12,7 +12,7 @@ namespace onnx {
 
 #define QK_ONNX_CONVERTERS(X)                                                                          \
   X(Add) X(BatchNormalization) X(Cast) X(Clip) X(Concat) X(Constant) X(ConstantOfShape) X(Div) X(Dropout) X(Gather) \
-  X(Gemm) X(Identity) X(LayerNormalization) X(LSTM) X(MaxPool) X(Pad) X(ReduceMean) X(Reshape) X(Resize)      \
+  X(Gemm) X(GRU) X(Identity) X(LayerNormalization) X(LSTM) X(MaxPool) X(Pad) X(ReduceMean) X(Reshape) X(Resize)      \
   X(Mul) X(Shape) X(Slice) X(Softmax) X(Squeeze) X(Sub) X(Unsqueeze) X(Upsample)
 
 #define QK_DECLARE(name) void convert_##name(ImportContext& ctx);

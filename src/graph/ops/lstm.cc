@@ -15,37 +15,19 @@
 // at convert time (s8), each GEMM a DynamicLinear (activations quantized per call: the input
 // projection over all steps, then the hidden state per step); gates stay float. Static int8:
 // float only (an LSTM between int8 nodes runs float between a dequantize and a quantize).
-#include <Eigen/Core>
 #include <cmath>
-#include <functional>
 #include <string>
 
-#include "core/quantize.h"
-#include "graph/op.h"
-#include "ops/dynamic_linear.h"
-#include "ops/packed_weights.h"
+#include "graph/ops/recurrent.h"
 
 namespace qk {
 namespace graph {
 namespace ops {
 namespace {
 
-using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using namespace recurrent;
 
 const AttrSpec kAttrs[] = {{"hidden_size", AttrType::kInt, true}, {"direction", AttrType::kString, false}};
-
-int64_t directions(const Node& n) {
-  const std::string d = n.attrs.get_string("direction", "forward");
-  QK_FAIL_IF(d != "forward" && d != "reverse" && d != "bidirectional", kInvalidArgument,
-             "direction '%s' must be forward, reverse or bidirectional", d.c_str());
-  return d == "bidirectional" ? 2 : 1;
-}
-
-void require_shape(const InferContext& ctx, size_t i, const char* what, const std::vector<int64_t>& want) {
-  const Tensor& t = require_constant(ctx, i, what);
-  QK_FAIL_IF(!weight_present_as_f32(ctx, i) || t.shape != want, kInvalidArgument, "%s must be f32 %s (got %s %s)", what,
-             shape_string(want).c_str(), dtype_name(ctx.inputs[i].dtype), shape_string(t.shape).c_str());
-}
 
 void infer(InferContext& ctx) {
   require_dtype(ctx, 0, DType::kF32);
@@ -55,9 +37,9 @@ void infer(InferContext& ctx) {
   const Dims& x = ctx.inputs[0].dims;
   QK_FAIL_IF(!x[2].known(), kInvalidArgument, "the input size (dimension 2) must be known");
   const int64_t I = x[2].size;
-  require_shape(ctx, 1, "W", {D, 4 * H, I});
-  require_shape(ctx, 2, "R", {D, 4 * H, H});
-  if (ctx.inputs.size() > 3 && ctx.present[3]) require_shape(ctx, 3, "B", {D, 8 * H});
+  require_weight(ctx, 1, "W", {D, 4 * H, I});
+  require_weight(ctx, 2, "R", {D, 4 * H, H});
+  if (ctx.inputs.size() > 3 && ctx.present[3]) require_weight(ctx, 3, "B", {D, 8 * H});
   QK_FAIL_IF(ctx.inputs.size() > 4 && ctx.present[4], kUnsupported, "sequence_lens is not supported");
   for (size_t i = 5; i < ctx.inputs.size() && i <= 6; ++i) {
     if (!ctx.present[i]) continue;
@@ -72,12 +54,10 @@ void infer(InferContext& ctx) {
   for (size_t o = 1; o < ctx.outputs.size(); ++o) ctx.outputs[o] = TensorType{DType::kF32, {Dim::of(D), x[1], Dim::of(H)}};
 }
 
-float sigmoid(float v) { return 1.0f / (1.0f + std::exp(-v)); }
 
-// Per direction: the two GEMMs (y = x W' + b) as callables, float or dynamic.
+// Per direction: the input GEMM ({m, I} -> {m, 4H}) and the recurrent one ({m, H} -> {m, 4H}).
 struct Gemms {
-  std::function<void(size_t m, const float* x, float* y)> input;      // {m, I} -> {m, 4H}
-  std::function<void(size_t m, const float* h, float* y)> recurrent;  // {m, H} -> {m, 4H}
+  Gemm input, recurrent;
 };
 
 // The recurrence over the input projections `xw` ({seq, batch, 4H}, biases included).
@@ -113,9 +93,8 @@ void recur(RunContext& ctx, int64_t dir, bool reverse, const Gemms& g, const flo
 template <typename MakeGemms>
 void run_all(RunContext& ctx, MakeGemms&& make) {
   const Tensor& x = *ctx.in[0];
-  const int64_t S = x.shape[0], N = x.shape[1], I = x.shape[2], H = ctx.node.attrs.get_int("hidden_size", 0);
+  const int64_t S = x.shape[0], N = x.shape[1], H = ctx.node.attrs.get_int("hidden_size", 0);
   const int64_t D = ctx.out[0]->shape[1];
-  const std::string dir = ctx.node.attrs.get_string("direction", "forward");
   const float* B = ctx.in.size() > 3 && ctx.in[3] ? ctx.in[3]->data<float>() : nullptr;
   for (int64_t d = 0; d < D; ++d) {
     const Gemms g = make(d);
@@ -124,8 +103,7 @@ void run_all(RunContext& ctx, MakeGemms&& make) {
     if (B)
       for (int64_t r = 0; r < S * N; ++r)
         for (int64_t k = 0; k < 4 * H; ++k) xw[size_t(r * 4 * H + k)] += B[d * 8 * H + k];
-    (void)I;
-    recur(ctx, d, dir == "reverse" || d == 1, g, B ? B + d * 8 * H + 4 * H : nullptr, xw);
+    recur(ctx, d, reversed(ctx.node, d), g, B ? B + d * 8 * H + 4 * H : nullptr, xw);
   }
 }
 
@@ -133,35 +111,12 @@ void run_float(RunContext& ctx) {
   const int64_t I = ctx.in[0]->shape[2], H = ctx.node.attrs.get_int("hidden_size", 0);
   const float* W = ctx.in[1]->data<float>();
   const float* R = ctx.in[2]->data<float>();
-  run_all(ctx, [&](int64_t d) {
-    Gemms g;
-    g.input = [=](size_t m, const float* x, float* y) {
-      Eigen::Map<const RowMat> xm(x, Eigen::Index(m), I);
-      Eigen::Map<const RowMat> wm(W + d * 4 * H * I, 4 * H, I);
-      Eigen::Map<RowMat> ym(y, Eigen::Index(m), 4 * H);
-      ym.noalias() = xm * wm.transpose();
-    };
-    g.recurrent = [=](size_t m, const float* h, float* y) {
-      Eigen::Map<const RowMat> hm(h, Eigen::Index(m), H);
-      Eigen::Map<const RowMat> rm(R + d * 4 * H * H, 4 * H, H);
-      Eigen::Map<RowMat> ym(y, Eigen::Index(m), 4 * H);
-      ym.noalias() = hm * rm.transpose();
-    };
-    return g;
-  });
+  run_all(ctx, [&](int64_t d) { return Gemms{float_gemm(W + d * 4 * H * I, 4 * H, I), float_gemm(R + d * 4 * H * H, 4 * H, H)}; });
 }
 
 struct Prepared {
   std::vector<std::shared_ptr<const DynamicLinear>> w, r;  // per direction
 };
-
-std::shared_ptr<const DynamicLinear> dynamic_linear(const float* w, int64_t n, int64_t k, QScheme scheme) {
-  Tensor t = Tensor::copy_of(DType::kF32, {n, k}, w, size_t(n * k) * sizeof(float));
-  Tensor codes;
-  const QParams qp = quantize_weight(t, scheme, 0, &codes);
-  auto pw = make_packed_weights(codes.data<int8_t>(), size_t(n), size_t(k), size_t(k), qp, nullptr, DType::kF32);
-  return std::make_shared<DynamicLinear>(pw, DType::kU8, false);
-}
 
 std::shared_ptr<const void> prepare(const PrepareContext& ctx) {
   const Tensor& W = *ctx.constants[1];
@@ -177,14 +132,8 @@ std::shared_ptr<const void> prepare(const PrepareContext& ctx) {
 
 void run_dynamic(RunContext& ctx) {
   const Prepared& p = *static_cast<const Prepared*>(ctx.prepared);
-  ThreadPool* pool = ctx.pool;
   run_all(ctx, [&](int64_t d) {
-    Gemms g;
-    const DynamicLinear* w = p.w[size_t(d)].get();
-    const DynamicLinear* r = p.r[size_t(d)].get();
-    g.input = [=](size_t m, const float* x, float* y) { w->run(m, x, w->k(), y, w->n(), pool); };
-    g.recurrent = [=](size_t m, const float* h, float* y) { r->run(m, h, r->k(), y, r->n(), pool); };
-    return g;
+    return Gemms{dynamic_gemm(p.w[size_t(d)].get(), ctx.pool), dynamic_gemm(p.r[size_t(d)].get(), ctx.pool)};
   });
 }
 

@@ -201,3 +201,26 @@ def test_lstm_float_and_dynamic(bidirectional):
     sqnr = _sqnr(y.numpy(), m.run_named({"x": x.numpy()})["y"])
     print(f"lstm bidirectional={bidirectional}: dynamic SQNR {sqnr:.1f} dB")
     assert sqnr > 40.0
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_gru_float_and_dynamic(bidirectional):
+    """A 2-layer nn.GRU (torch exports linear_before_reset = 1): Y and Y_h equal torch's;
+    quantize_dynamic keeps the output SQNR above 38 dB."""
+    torch.manual_seed(0)
+    gru = torch.nn.GRU(32, 64, num_layers=2, batch_first=True, bidirectional=bidirectional).eval()
+    buf = io.BytesIO()
+    torch.onnx.export(gru, torch.randn(2, 10, 32), buf, input_names=["x"], output_names=["y", "h"],
+                      dynamic_axes={"x": {0: "batch", 1: "seq"}, "y": {0: "batch", 1: "seq"}}, opset_version=14)
+    m = qk.Model.load_onnx(buf.getvalue())
+    x = torch.randn(3, 7, 32)
+    with torch.no_grad():
+        y, h = gru(x)
+    out = m.run_named({"x": x.numpy()})
+    for name, ref in (("y", y), ("h", h)):
+        ref = ref.numpy()
+        assert float(np.max(np.abs(out[name] - ref)) / np.max(np.abs(ref))) < 1e-4, name
+    m.quantize_dynamic()
+    sqnr = _sqnr(y.numpy(), m.run_named({"x": x.numpy()})["y"])
+    print(f"gru bidirectional={bidirectional}: dynamic SQNR {sqnr:.1f} dB")
+    assert sqnr > 38.0
