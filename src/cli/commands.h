@@ -15,6 +15,8 @@ int cmd_info(const Argv& args);
 int cmd_verify(const Argv& args);
 int cmd_unpack(const Argv& args);
 int cmd_diff(const Argv& args);
+int cmd_quantize(const Argv& args);
+int cmd_run(const Argv& args);
 
 // Help texts (printed by --help and `qk help CMD`).
 extern const char* const kPackHelp;
@@ -22,5 +24,7 @@ extern const char* const kInfoHelp;
 extern const char* const kVerifyHelp;
 extern const char* const kUnpackHelp;
 extern const char* const kDiffHelp;
+extern const char* const kQuantizeHelp;
+extern const char* const kRunHelp;
 
 }  // namespace qkcli

@@ -18,7 +18,7 @@ const char* const kUsage =
     "usage: qk COMMAND [options] [files]\n"
     "\n"
     "The QuantKit weight-file tool: numpy (.npz/.npy) and safetensors tensors to compressed,\n"
-    "checksummed .qkw files and back.\n"
+    "checksummed .qkw files and back; ONNX models to quantized QuantKit models, and running them.\n"
     "\n"
     "commands:\n"
     "  pack IN -o OUT.qkw   encode tensors (--codec int8|int4|fp16|bf16|lossless|q8_0|q4_0|lut4|\n"
@@ -28,6 +28,11 @@ const char* const kUsage =
     "  unpack FILE.qkw -o OUT.npz\n"
     "                       decode every tensor back to numpy\n"
     "  diff A B             compare the tensors of two files (any of the formats above)\n"
+    "  quantize MODEL -o OUT.qkw\n"
+    "                       quantize an ONNX (or float .qkw) model to int8: static with\n"
+    "                       --calibration DATA.npy, or --dynamic\n"
+    "  run MODEL --input X.npy -o Y.npy\n"
+    "                       run a model (.onnx or .qkw) on a numpy array\n"
     "  help [COMMAND]       this text, or a command's options\n"
     "\n"
     "options:  -h, --help (also after a command), --version\n"
@@ -42,7 +47,8 @@ struct Command {
 const Command kCommands[] = {
     {"pack", qkcli::cmd_pack, qkcli::kPackHelp},       {"info", qkcli::cmd_info, qkcli::kInfoHelp},
     {"verify", qkcli::cmd_verify, qkcli::kVerifyHelp}, {"unpack", qkcli::cmd_unpack, qkcli::kUnpackHelp},
-    {"diff", qkcli::cmd_diff, qkcli::kDiffHelp},
+    {"diff", qkcli::cmd_diff, qkcli::kDiffHelp},       {"quantize", qkcli::cmd_quantize, qkcli::kQuantizeHelp},
+    {"run", qkcli::cmd_run, qkcli::kRunHelp},
 };
 
 const Command* find(const std::string& name) {

@@ -5,6 +5,9 @@
 #   cli_e2e           the installed-style binary on the digits CNN fixture, as a user runs it:
 #                     pack/info/verify/unpack/diff, sizes against the issue's goals, determinism,
 #                     corrupted and truncated files, atomic replacement, every usage error.
+#   cli_model         `qk quantize` (static and dynamic) and `qk run` on the committed ONNX fixtures
+#                     of cli/data (cli/make_onnx_fixture.py): float output against numpy's, int8
+#                     outputs within 5% of the output range, the usage and input errors.
 # Registered only when the tool was built (libzip-dev and nlohmann-json3-dev present).
 if(NOT TARGET qk)
   return()
@@ -27,3 +30,7 @@ add_test(NAME cli_e2e
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/cli_e2e.sh $<TARGET_FILE:qk>
           ${PROJECT_SOURCE_DIR}/tests/data/digits_cnn.npz ${CMAKE_CURRENT_BINARY_DIR}/cli_e2e "${_qk_cli_python}")
 set_tests_properties(cli_e2e PROPERTIES LABELS "cli;examples" TIMEOUT 300)
+add_test(NAME cli_model
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/cli_model.sh $<TARGET_FILE:qk>
+          ${CMAKE_CURRENT_SOURCE_DIR}/cli/data ${CMAKE_CURRENT_BINARY_DIR}/cli_model)
+set_tests_properties(cli_model PROPERTIES LABELS "cli" TIMEOUT 300)
