@@ -186,6 +186,7 @@ void Graph::fuse() {
   require_state(GraphState::kFloat, "fuse");
   Graph g = *this;
   fold_constants_pass(g);
+  fuse_decomposed_pass(g);
   fuse_pass(g);
   *this = std::move(g);
 }

@@ -13,6 +13,9 @@ void fold_constants_pass(Graph& g);
 // fuse.cc: Conv/Linear + BatchNorm (folded into the weights), then + Relu / Clip into the
 // node's own clamp; Add + Relu. Returns the fused descriptions ("conv1+bn1+relu1").
 std::vector<std::string> fuse_pass(Graph& g);
+// fuse_decomposed.cc: the GELU, LayerNorm and HardSwish that exporters write out as elementary
+// ops become one op each. Returns the descriptions.
+std::vector<std::string> fuse_decomposed_pass(Graph& g);
 // insert_qdq.cc: after modes are set, makes every int8 node read quantized values and every
 // float node read f32 values (qk.Quantize / qk.Dequantize nodes, quantized constants).
 void insert_qdq_pass(Graph& g);
