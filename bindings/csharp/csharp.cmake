@@ -70,6 +70,7 @@ set(_qk_cs_t ${QK_BINDINGS_TESTS_DIR}/csharp)
 qk_cs_exe(QuantKitTests ${_qk_cs_t}/TestRunner.cs ${_qk_cs_t}/QuantKitTests.cs)
 qk_cs_exe(CrossRun ${_qk_cs_t}/CrossRun.cs)
 qk_cs_exe(ClassifyDigits ${PROJECT_SOURCE_DIR}/examples/csharp/ClassifyDigits.cs)
+qk_cs_exe(QuantizeOnnx ${PROJECT_SOURCE_DIR}/examples/csharp/QuantizeOnnx.cs)
 add_custom_target(quantkit_csharp_tests ALL DEPENDS ${_qk_cs_exes})
 # Target order too: otherwise a parallel make could run the dll rule in both targets at once.
 add_dependencies(quantkit_csharp_tests quantkit_csharp)
@@ -94,3 +95,8 @@ add_test(NAME example_csharp
   COMMAND ${QK_MONO} ${_qk_cs}/ClassifyDigits.exe ${PROJECT_SOURCE_DIR}/examples/data ${_qk_cs}/digits_int8_csharp.qkw)
 set_tests_properties(example_csharp PROPERTIES ENVIRONMENT "${_qk_cs_env}" FIXTURES_REQUIRED qk_example_csharp
   LABELS "bindings;examples;csharp" TIMEOUT 300)
+# ONNX import + static int8 quantization through the graph API (fails below 20 dB SQNR).
+add_test(NAME example_csharp_onnx
+  COMMAND ${QK_MONO} ${_qk_cs}/QuantizeOnnx.exe ${PROJECT_SOURCE_DIR}/tests/cli/data/tiny_cnn.onnx)
+set_tests_properties(example_csharp_onnx PROPERTIES ENVIRONMENT "${_qk_cs_env}" LABELS "bindings;examples;csharp"
+  TIMEOUT 300)

@@ -316,6 +316,15 @@ QK_CS_CLOSABLE(qk_attrs)
     for (int i = 0; i < s.Length; i++) s[i] = ValueDim(value, (ulong)i);
     return s;
   }
+  /// <summary>Graph input names in model order (an ONNX model's: its graph inputs).</summary>
+  public string[] InputNames() { return IoNames(0); }
+  /// <summary>Graph output names in model order.</summary>
+  public string[] OutputNames() { return IoNames(1); }
+  private string[] IoNames(int outputs) {
+    var names = new string[IoCount(outputs)];
+    for (int i = 0; i < names.Length; i++) names[i] = IoName(outputs, (ulong)i);
+    return names;
+  }
   /// <summary>Node names in execution order (after Convert: with the inserted qk.* nodes).</summary>
   public string[] NodeNames() {
     var names = new string[GetNodeCount()];

@@ -186,6 +186,10 @@ add_test(NAME example_java
           ${_qk_j}/digits_int8_java.qkw)
 set_tests_properties(example_java PROPERTIES FIXTURES_REQUIRED qk_example_java LABELS "bindings;examples;java"
   TIMEOUT 300)
+# ONNX import + static int8 quantization through the graph API (fails below 20 dB SQNR).
+add_test(NAME example_java_onnx
+  COMMAND ${Java_JAVA_EXECUTABLE} -cp ${_qk_j_test_cp} QuantizeOnnx ${PROJECT_SOURCE_DIR}/tests/cli/data/tiny_cnn.onnx)
+set_tests_properties(example_java_onnx PROPERTIES LABELS "bindings;examples;java" TIMEOUT 300)
 
 # The aarch64 glue: an ELF check (machine, 16 KB LOAD alignment, RUNPATH, DT_NEEDED) and a
 # dlopen of the glue + its core under qemu (every symbol resolved, RTLD_NOW).

@@ -419,6 +419,15 @@ QK_JAVA_CLOSABLE(qk_swig_run, delete_Run)
     for (int i = 0; i < s.length; i++) s[i] = valueDim(value, i);
     return s;
   }
+  /** Graph input names in model order (an ONNX model's: its graph inputs). */
+  public java.util.List<String> inputNames() { return ioNames(0); }
+  /** Graph output names in model order. */
+  public java.util.List<String> outputNames() { return ioNames(1); }
+  private java.util.List<String> ioNames(int outputs) {
+    java.util.List<String> names = new java.util.ArrayList<>();
+    for (long i = 0, n = ioCount(outputs); i < n; i++) names.add(ioName(outputs, i));
+    return names;
+  }
   /** Node names in execution order (after convert: with the inserted qk.* nodes). */
   public java.util.List<String> nodeNames() {
     java.util.List<String> names = new java.util.ArrayList<>();

@@ -221,6 +221,19 @@ inline bool weight_present_as_f32(const InferContext& ctx, size_t i) {
   return i < ctx.inputs.size() && ctx.present[i] && ctx.inputs[i].dtype == DType::kF32;
 }
 
+// y = f(a, b) element by element over the numpy broadcast of the node's two inputs of type T
+// (the float runs of Add / Sub / Mul / Div, and their s32 / s64 shape arithmetic).
+template <typename T, typename Fn>
+void binary_broadcast(RunContext& ctx, Fn&& f) {
+  const Tensor& a = *ctx.in[0];
+  const Tensor& b = *ctx.in[1];
+  Tensor& y = *ctx.out[0];
+  const T* pa = a.data<T>();
+  const T* pb = b.data<T>();
+  T* py = y.data<T>();
+  for_each_broadcast(y.shape, a.shape, b.shape, [&](uint64_t i, uint64_t ia, uint64_t ib) { py[i] = f(pa[ia], pb[ib]); });
+}
+
 // Quantize one float to a per-tensor qparams' code (round half to even, saturating).
 int32_t quantize_value(const QParams& qp, float x);
 inline float dequantize_value(const QParams& qp, int32_t code) {

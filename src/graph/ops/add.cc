@@ -28,30 +28,15 @@ void infer(InferContext& ctx) {
 // s32 / s64 (the shape arithmetic of exported models): wrapping, as Sub.
 template <typename T, typename U>
 void add_integers(RunContext& ctx) {
-  const Tensor& a = *ctx.in[0];
-  const Tensor& b = *ctx.in[1];
-  Tensor& y = *ctx.out[0];
-  const T* pa = a.data<T>();
-  const T* pb = b.data<T>();
-  T* py = y.data<T>();
-  for_each_broadcast(y.shape, a.shape, b.shape,
-                     [&](uint64_t i, uint64_t ia, uint64_t ib) { py[i] = T(U(pa[ia]) + U(pb[ib])); });
+  binary_broadcast<T>(ctx, [](T x, T y) { return T(U(x) + U(y)); });
 }
 
 void run_float(RunContext& ctx) {
   if (ctx.in[0]->dtype == DType::kS32) return add_integers<int32_t, uint32_t>(ctx);
   if (ctx.in[0]->dtype == DType::kS64) return add_integers<int64_t, uint64_t>(ctx);
-  const Tensor& a = *ctx.in[0];
-  const Tensor& b = *ctx.in[1];
-  Tensor& y = *ctx.out[0];
   const float lo = ctx.node.attrs.get_float("clip_min", -INFINITY);
   const float hi = ctx.node.attrs.get_float("clip_max", INFINITY);
-  const float* pa = a.data<float>();
-  const float* pb = b.data<float>();
-  float* py = y.data<float>();
-  for_each_broadcast(y.shape, a.shape, b.shape, [&](uint64_t i, uint64_t ia, uint64_t ib) {
-    py[i] = std::min(std::max(pa[ia] + pb[ib], lo), hi);
-  });
+  binary_broadcast<float>(ctx, [lo, hi](float x, float y) { return std::min(std::max(x + y, lo), hi); });
 }
 
 // The codes of `x` repeated to `shape` (a copy only when broadcasting).

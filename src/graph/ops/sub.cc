@@ -17,17 +17,10 @@ namespace ops {
 namespace {
 
 
+// U: the unsigned twin for integers (wrapping instead of signed overflow), T itself for f32.
 template <typename T, typename U>
 void sub_loop(RunContext& ctx) {
-  const Tensor& a = *ctx.in[0];
-  const Tensor& b = *ctx.in[1];
-  Tensor& y = *ctx.out[0];
-  const T* pa = a.data<T>();
-  const T* pb = b.data<T>();
-  T* py = y.data<T>();
-  // U: the unsigned twin for integers (wrapping instead of signed overflow), T itself for f32.
-  for_each_broadcast(y.shape, a.shape, b.shape,
-                     [&](uint64_t i, uint64_t ia, uint64_t ib) { py[i] = T(U(pa[ia]) - U(pb[ib])); });
+  binary_broadcast<T>(ctx, [](T x, T y) { return T(U(x) - U(y)); });
 }
 
 void run_float(RunContext& ctx) {
