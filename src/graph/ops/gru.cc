@@ -135,10 +135,6 @@ void run_dynamic(RunContext& ctx) {
   });
 }
 
-bool supports_dynamic(const Node&, const std::vector<TensorType>&, const std::vector<const Tensor*>& consts) {
-  return consts[1] && consts[2] && consts[1]->dtype == DType::kF32 && consts[2]->dtype == DType::kF32;
-}
-
 }  // namespace
 
 // Inputs 1 (W), 2 (R) and 3 (B) are float constants to the dynamic kernel.

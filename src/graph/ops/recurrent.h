@@ -60,6 +60,11 @@ inline std::shared_ptr<const DynamicLinear> dynamic_linear(const float* w, int64
   return std::make_shared<DynamicLinear>(pw, DType::kU8, false);
 }
 
+// Dynamic mode needs W and R (inputs 1, 2) as f32 constants.
+inline bool supports_dynamic(const Node&, const std::vector<TensorType>&, const std::vector<const Tensor*>& consts) {
+  return consts[1] && consts[2] && consts[1]->dtype == DType::kF32 && consts[2]->dtype == DType::kF32;
+}
+
 inline Gemm dynamic_gemm(const DynamicLinear* d, ThreadPool* pool) {
   return [=](size_t m, const float* x, float* y) { d->run(m, x, d->k(), y, d->n(), pool); };
 }
