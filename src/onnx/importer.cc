@@ -35,6 +35,7 @@ class Importer {
   std::map<std::string, std::string> in_graph_;                   // ONNX name -> graph value name
   std::map<std::string, int> uses_;                               // readers (+1 for a graph output)
   std::set<std::string> taken_;                                    // graph value / node names used
+  std::map<std::string, size_t> next_suffix_;                      // fresh_value_name's next _N per base
   std::set<std::string> input_symbols_;                            // symbolic dims of the graph inputs
   size_t temp_count_ = 0;
 };
@@ -102,8 +103,12 @@ graph::TensorType input_type(const Onnx__ValueInfoProto& vi, const std::string& 
 }  // namespace
 
 std::string Importer::fresh_value_name(const std::string& base) {
-  std::string name = sanitize(base);
-  for (size_t i = 1; taken_.count(name); ++i) name = sanitize(base) + "_" + std::to_string(i);
+  const std::string clean = sanitize(base);
+  std::string name = clean;
+  // The next suffix to try per base: n nodes sharing a name (unnamed nodes are named by their
+  // op type) cost O(n) lookups in all, not O(n^2).
+  size_t& next = next_suffix_[clean];
+  while (taken_.count(name)) name = clean + "_" + std::to_string(++next);
   taken_.insert(name);
   return name;
 }
@@ -172,7 +177,7 @@ const graph::Dims* ImportContext::zeros(size_t i) const {
 }
 
 void ImportContext::set_zeros(size_t out, graph::Dims dims) {
-  const std::string name = node_.output[out];
+  const std::string name = out_name(out);
   if (name.empty()) return;
   QK_FAIL_IF(imp_.in_graph_.count(name) || imp_.consts_.count(name) || imp_.shapes_.count(name) ||
                  imp_.zeros_.count(name),
@@ -209,7 +214,12 @@ bool ImportContext::output_used(size_t i) const {
   return it != imp_.uses_.end() && it->second > 0;
 }
 
-std::string ImportContext::output(size_t i) { return imp_.define_output(node_.output[i]); }
+const char* ImportContext::out_name(size_t i) const {
+  QK_FAIL_IF(i >= node_.n_output, kCorrupt, "the node has %zu outputs, output %zu is needed", node_.n_output, i);
+  return node_.output[i];
+}
+
+std::string ImportContext::output(size_t i) { return imp_.define_output(out_name(i)); }
 
 const Onnx__AttributeProto* ImportContext::attr(const char* name) const {
   for (size_t i = 0; i < node_.n_attribute; ++i)
@@ -309,8 +319,7 @@ Attributes ImportContext::copy_attrs(const std::set<std::string>& drop) const {
 }
 
 void ImportContext::set_constant(size_t out, Tensor t) {
-  QK_FAIL_IF(out >= node_.n_output, kInternal, "no output %zu", out);
-  const std::string name = node_.output[out];
+  const std::string name = out_name(out);
   if (name.empty()) return;
   QK_FAIL_IF(imp_.in_graph_.count(name) || imp_.consts_.count(name) || imp_.shapes_.count(name), kCorrupt,
              "value '%s' is defined twice", name.c_str());
@@ -318,7 +327,7 @@ void ImportContext::set_constant(size_t out, Tensor t) {
 }
 
 void ImportContext::set_shape_value(size_t out, ShapeValue v) {
-  const std::string name = node_.output[out];
+  const std::string name = out_name(out);
   if (name.empty()) return;
   bool known = true;
   for (const Dim& d : v.dims) known = known && d.known();
@@ -334,7 +343,8 @@ void ImportContext::set_shape_value(size_t out, ShapeValue v) {
 }
 
 void ImportContext::alias(size_t out, size_t in) {
-  const std::string o = node_.output[out], i = node_.input[in];
+  QK_FAIL_IF(!has_input(in), kCorrupt, "input %zu is missing", in);
+  const std::string o = out_name(out);
   if (o.empty()) return;
   if (const Tensor* c = constant(in)) {
     set_constant(out, *c);
@@ -369,7 +379,11 @@ std::vector<Tensor> evaluate(const graph::OpDef& op, const std::string& name, co
   ictx.outputs.resize(n_out);
   op.infer(ictx);
   std::vector<Tensor> outs;
-  for (const graph::TensorType& t : ictx.outputs) outs.push_back(Tensor::allocate(t.dtype, graph::concrete(t.dims)));
+  for (const graph::TensorType& t : ictx.outputs) {
+    QK_FAIL_IF(!graph::all_known(t.dims), kUnsupported, "a constant folded to a symbolic shape %s",
+               graph::dims_string(t.dims).c_str());
+    outs.push_back(Tensor::allocate(t.dtype, graph::concrete(t.dims)));
+  }
   graph::RunContext rctx{n, in, {}, {}, {}, nullptr, nullptr};
   for (Tensor& t : outs) rctx.out.push_back(&t);
   op.run_float(rctx);
@@ -404,7 +418,7 @@ void ImportContext::emit(const char* op_type, const std::vector<std::string>& in
     return;
   }
   std::vector<std::string> names;
-  for (size_t o : outs) names.push_back(node_.output[o][0] ? output(o) : imp_.fresh_value_name(node_name() + ":unused"));
+  for (size_t o : outs) names.push_back(out_name(o)[0] ? output(o) : imp_.fresh_value_name(node_name() + ":unused"));
   imp_.g_->add_node(op_type, imp_.fresh_node_name(node_name()), inputs, names, attrs);
 }
 
@@ -490,6 +504,7 @@ std::unique_ptr<graph::Graph> Importer::run(const Onnx__ModelProto& m) {
     g_->add_input(gname, tt.dtype, tt.dims);
     in_graph_[name] = gname;
   }
+  QK_FAIL_IF(gp.n_output == 0, kCorrupt, "the graph has no output");
   for (size_t i = 0; i < gp.n_node; ++i)
     for (size_t k = 0; k < gp.node[i]->n_input; ++k)
       if (gp.node[i]->input[k][0]) ++uses_[gp.node[i]->input[k]];
@@ -502,6 +517,7 @@ std::unique_ptr<graph::Graph> Importer::run(const Onnx__ModelProto& m) {
     const Onnx__NodeProto& n = *gp.node[i];
     ImportContext ctx(*this, n, opset);
     try {
+      QK_FAIL_IF(n.n_output == 0, kCorrupt, "the node has no output");
       for (size_t k = 0; k < n.n_input; ++k) {
         const std::string in = n.input[k];
         QK_FAIL_IF(!in.empty() && !in_graph_.count(in) && !consts_.count(in) && !shapes_.count(in) && !zeros_.count(in),

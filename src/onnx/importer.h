@@ -71,6 +71,8 @@ class ImportContext {
   // Output i is read by a later node or is a graph output.
   bool output_used(size_t i) const;
   std::string output(size_t i);
+  // The ONNX name of output i (kCorrupt when the node has fewer outputs).
+  const char* out_name(size_t i) const;
 
   // Attributes (ONNX defaults when absent; a present attribute of another type is kCorrupt).
   const Onnx__AttributeProto* attr(const char* name) const;

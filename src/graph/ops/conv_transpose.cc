@@ -85,7 +85,9 @@ void resolve(const Geometry& g, const int64_t in[2], int64_t pad[4], int64_t out
       out[a] = g.has_oshape ? g.oshape[a] : in[a] * w.s[a];
       if (a == 0 && w.spatial == 1) out[a] = 1;  // the promoted H axis: nothing to pad
       const int64_t total = a == 0 && w.spatial == 1 ? 0 : natural - out[a];
-      const int64_t half = total / 2;
+      // ONNX's total // 2, a floor: with output_shape larger than the natural size the total is
+      // negative, and the extra row goes to the end (C's / would put it at the start).
+      const int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
       pad[a] = w.auto_pad == window::AutoPad::kSameUpper ? half : total - half;
       pad[2 + a] = total - pad[a];
     } else {
@@ -118,7 +120,8 @@ void infer(InferContext& ctx) {
   int64_t in[2], pad[4], out[2];
   window::spatial_2d(x, in);
   const bool known[2] = {x.size() == 3 || x[2].known(), x.back().known()};
-  for (int64_t& v : in) v = std::max<int64_t>(v, 1);  // symbolic: the sizes below are not used
+  for (int64_t& v : in)
+    if (v < 0) v = 1;  // symbolic: the sizes below are not used (a known 0 is checked like any size)
   resolve(g, in, pad, out);
   ctx.outputs[0].dtype = DType::kF32;
   ctx.outputs[0].dims = x;

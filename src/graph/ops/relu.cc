@@ -11,6 +11,11 @@ namespace {
 
 float relu(float x) { return x > 0.0f ? x : 0.0f; }
 
+void infer(InferContext& ctx) {
+  require_dtype(ctx, 0, DType::kF32);  // the float run is f32 only: refuse other types when added
+  infer_same(ctx);
+}
+
 void run_float(RunContext& ctx) { run_unary_float(ctx, relu); }
 
 void run_int8(RunContext& ctx) {
@@ -22,7 +27,7 @@ void run_int8(RunContext& ctx) {
 
 }  // namespace
 
-extern const OpDef kRelu = {"Relu", 1, 1, 1, 1, nullptr, 0, infer_same, run_float, QuantRule::kKeepsInputQParams, nullptr,
+extern const OpDef kRelu = {"Relu", 1, 1, 1, 1, nullptr, 0, infer, run_float, QuantRule::kKeepsInputQParams, nullptr,
                      int8_always, 0, layout_any, nullptr, run_int8, nullptr, nullptr};
 
 }  // namespace ops

@@ -29,6 +29,13 @@ void convert_Cast(ImportContext& ctx) {
         default: fail(Status::kUnsupported, "Cast from %s", dtype_name(c->dtype));
       }
       QK_FAIL_IF(dt != DType::kF32 && !std::isfinite(v), kInvalidArgument, "Cast of a non-finite value to an integer");
+      // Out of the target's range a C++ cast is undefined: refuse (ONNX leaves it undefined too).
+      const double t_lo = dt == DType::kS64 ? -9.2233720368547758e18 : dt == DType::kS32 ? -2147483648.0
+                          : dt == DType::kS8 ? -128.0 : 0.0;
+      const double t_hi = dt == DType::kS64 ? 9.2233720368547758e18 : dt == DType::kS32 ? 2147483647.0
+                          : dt == DType::kS8 ? 127.0 : dt == DType::kU8 ? 255.0 : 1.0;
+      QK_FAIL_IF(dt != DType::kF32 && dt != DType::kBool && (std::trunc(v) < t_lo || std::trunc(v) >= t_hi + 1.0),
+                 kInvalidArgument, "Cast of %g out of the range of %s", v, dtype_name(dt));
       switch (dt) {
         case DType::kF32: t.data<float>()[i] = float(v); break;
         case DType::kS64: t.data<int64_t>()[i] = int64_t(std::trunc(v)); break;

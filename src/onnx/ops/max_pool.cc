@@ -26,6 +26,11 @@ void convert_MaxPool(ImportContext& ctx) {
     if (d.empty()) d.assign(n, 1);
     if (p.empty()) p.assign(2 * n, 0);
     QK_FAIL_IF(s.size() != n || d.size() != n || p.size() != 2 * n, kInvalidArgument, "strides / dilations / pads");
+    const int64_t limit = int64_t(1) << 31;  // the arithmetic below stays far from int64 overflow
+    for (size_t i = 0; i < n; ++i)
+      QK_FAIL_IF(k[i] >= limit || s[i] >= limit || d[i] >= limit || p[i] < 0 || p[i] >= limit || p[n + i] < 0 ||
+                     p[n + i] >= limit,
+                 kInvalidArgument, "kernel, strides, dilations and pads must be below 2^31 (pads >= 0)");
     for (size_t i = 0; i < n; ++i) {
       const graph::Dim& dim = t->dims[2 + i];
       QK_FAIL_IF(!dim.known(), kUnsupported, "ceil_mode on a symbolic spatial dim");

@@ -9,6 +9,7 @@ namespace qk {
 namespace onnx {
 
 void convert_Shape(ImportContext& ctx) {
+  QK_FAIL_IF(!ctx.has_input(0), kCorrupt, "the input is missing");
   graph::Dims dims;
   if (const graph::Tensor* c = ctx.constant(0)) {
     dims = graph::known_dims(c->shape);
@@ -17,7 +18,8 @@ void convert_Shape(ImportContext& ctx) {
     if (s->scalar) dims.clear();
   } else {
     const graph::TensorType* t = ctx.type(0);
-    QK_FAIL_IF(!t, kInternal, "input has no type");
+    QK_FAIL_IF(!t, kUnsupported, "Shape of '%s', which has no shape here (zeros of a symbolic shape?)",
+               ctx.node().input[0]);
     dims = t->dims;
   }
   const int64_t rank = int64_t(dims.size());
