@@ -73,7 +73,7 @@ int64_t default_opset(const Onnx__ModelProto& m) {
 }
 
 graph::TensorType input_type(const Onnx__ValueInfoProto& vi, const std::string& name) {
-  QK_FAIL_IF(!vi.type || vi.type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !vi.type->tensor_type,
+  QK_FAIL_IF(!vi.type || enum_value(vi.type->value_case) != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !vi.type->tensor_type,
              kUnsupported, "input '%s' is not a tensor", name.c_str());
   const Onnx__TypeProto__Tensor& t = *vi.type->tensor_type;
   QK_FAIL_IF(!t.has_elem_type, kCorrupt, "input '%s' has no element type", name.c_str());
@@ -87,11 +87,12 @@ graph::TensorType input_type(const Onnx__ValueInfoProto& vi, const std::string& 
              t.shape->n_dim);
   for (size_t i = 0; i < t.shape->n_dim; ++i) {
     const Onnx__TensorShapeProto__Dimension* d = t.shape->dim[i];
-    if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
+    const int32_t which = enum_value(d->value_case);
+    if (which == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
       QK_FAIL_IF(d->dim_value < 0, kCorrupt, "input '%s': dimension %zu is %lld", name.c_str(), i,
                  (long long)d->dim_value);
       tt.dims.push_back(Dim::of(d->dim_value));
-    } else if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && d->dim_param[0] != '\0') {
+    } else if (which == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && d->dim_param[0] != '\0') {
       tt.dims.push_back(Dim::sym(sanitize_symbol(d->dim_param)));
     } else {
       tt.dims.push_back(Dim::sym(sanitize_symbol(name + "_dim" + std::to_string(i))));
@@ -229,7 +230,7 @@ const Onnx__AttributeProto* ImportContext::attr(const char* name) const {
 
 namespace {
 void want_type(const Onnx__AttributeProto* a, Onnx__AttributeProto__AttributeType t, const char* what) {
-  QK_FAIL_IF(a->has_type && a->type != t, kCorrupt, "attribute '%s' is not %s", a->name, what);
+  QK_FAIL_IF(a->has_type && enum_value(a->type) != int32_t(t), kCorrupt, "attribute '%s' is not %s", a->name, what);
 }
 }  // namespace
 
@@ -302,7 +303,7 @@ Attributes ImportContext::copy_attrs(const std::set<std::string>& drop) const {
     const Onnx__AttributeProto* p = node_.attribute[i];
     const std::string name = p->name ? p->name : "";
     if (name.empty() || drop.count(name)) continue;
-    switch (p->type) {
+    switch (enum_value(p->type)) {
       case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT: a.set_int(name, p->i); break;
       case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT: a.set_float(name, p->f); break;
       case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING:
@@ -535,6 +536,8 @@ std::unique_ptr<graph::Graph> Importer::run(const Onnx__ModelProto& m) {
                    out.c_str());
       }
     } catch (const Error& e) {
+      // The graph's builder already names the node it was adding; do not say it twice.
+      if (std::strncmp(e.what(), "node '", 6) == 0) throw;
       throw Error(e.status(), format("node '%s' (%s): %s", ctx.node_name().c_str(), n.op_type, e.what()));
     }
   }

@@ -234,7 +234,8 @@ graph::Tensor tensor_from_proto(const Onnx__TensorProto& t, const ExternalData& 
   // Where the elements are, and how many bytes they take there, before allocating anything.
   const uint8_t* raw = nullptr;
   std::vector<uint8_t> external;
-  const bool is_external = t.has_data_location && t.data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+  const bool is_external =
+      t.has_data_location && enum_value(t.data_location) == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
   if (is_external) {
     std::string location;
     uint64_t offset = 0, length = 0;

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -47,6 +48,16 @@ struct ExternalData {
 // int32, int64 and bool, from raw_data, the typed fields or external data. kCorrupt for
 // inconsistent sizes, kUnsupported for other element types.
 graph::Tensor tensor_from_proto(const Onnx__TensorProto& t, const ExternalData& ext);
+
+// An enum field of a message as the integer the file holds: protobuf-c stores whatever int32 the
+// bytes say, and reading a value outside the enum through the enum type is undefined behaviour.
+template <typename Enum>
+int32_t enum_value(const Enum& e) {
+  static_assert(sizeof(Enum) == sizeof(int32_t), "protobuf-c enums are 32-bit");
+  int32_t v;
+  std::memcpy(&v, &e, sizeof v);
+  return v;
+}
 
 // The graph dtype of an ONNX element type (kUnsupported otherwise).
 DType dtype_from_onnx(int32_t elem_type);

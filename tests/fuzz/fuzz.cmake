@@ -85,3 +85,10 @@ qk_add_fuzz_target(model_load
   SOURCES ${QK_FUZZ_DIR}/fuzz_model_load.c ${QK_FUZZ_DIR}/fuzz_model_text.c ${QK_QKW_BUILDER_SOURCES}
   GENERATOR ${QK_FUZZ_DIR}/make_model_load_corpus.c
   LINK ${QK_QKW_BUILDER_LIBS} ROUNDS 300 MAX_LEN 32768)
+# The ONNX importer (src/onnx): serialized ModelProtos. Seeds are written by
+# tests/fuzz/make_onnx_corpus.py (python3-onnx) and committed: no generator runs at build time.
+if(EXISTS ${PROJECT_SOURCE_DIR}/src/onnx/sources.cmake)
+  qk_add_fuzz_target(onnx_load
+    SOURCES ${QK_FUZZ_DIR}/fuzz_onnx_load.c
+    ROUNDS 200 MAX_LEN 65536 TIMEOUT 300)
+endif()

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fuzz_target.h"
 
@@ -64,7 +65,10 @@ static int add_folder(const char* dir, seed* seeds, int* count) {
     const size_t len = strlen(dir) + strlen(e->d_name) + 2;
     seed s = {malloc(len), NULL, 0, 0};
     snprintf(s.path, len, "%s/%s", dir, e->d_name);
-    s.data = read_all(s.path, &s.size);
+    struct stat st;
+    /* a sub-folder is skipped before it is read: fopen() opens a
+     * folder, whose ftell() is LONG_MAX, a malloc() ASan refuses */
+    s.data = stat(s.path, &st) == 0 && S_ISREG(st.st_mode) ? read_all(s.path, &s.size) : NULL;
     if (!s.data) { /* a sub-folder or an unreadable file */
       free(s.path);
       continue;
